@@ -1,0 +1,226 @@
+//! `yipanqi demo`: the first thing a new user runs. The hub with an embedded SQLite file,
+//! plus simulated provinces on the local broker: every province publishes traffic in its
+//! own legacy format and answers what is delivered to it, until a few thousand messages
+//! have been exchanged. Then a per-province summary; then the hub keeps running until
+//! Ctrl-C (or exits, with `--exit`).
+
+use super::simulate::{self, SimulateArgs};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::store::Store;
+use crate::topology::inbound_queue;
+use anyhow::{bail, Context};
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
+use lapin::Connection;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use yipanqi_adapters::Registry;
+
+/// Arguments of `yipanqi demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Stop after printing the summary instead of running until Ctrl-C.
+    #[arg(long)]
+    pub exit: bool,
+    /// Legacy documents each province publishes.
+    #[arg(long, default_value_t = 300)]
+    pub count: usize,
+    /// AMQP URL of the broker.
+    #[arg(long, env = "YIPANQI_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    pub amqp_url: String,
+    /// SQLite file of the demo's store (default: a new file in the system's temp folder).
+    #[arg(long)]
+    pub database: Option<PathBuf>,
+    /// Address of the hub's HTTP endpoints.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_addr: std::net::SocketAddr,
+}
+
+/// Runs the demo.
+pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let cancel = crate::hub::shutdown_signal();
+    let db_path = args.database.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("yipanqi-demo-{}.db", std::process::id()))
+    });
+    let database_url = format!("sqlite://{}", db_path.display());
+    let connection = Connection::connect(
+        &args.amqp_url,
+        lapin::ConnectionProperties::default().with_connection_name("yipanqi-demo".into()),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot reach RabbitMQ at {} — start it (rabbitmq-server -detached) or set YIPANQI_AMQP_URL",
+            crate::store::redact_url(&args.amqp_url)
+        )
+    })?;
+    let connection = Arc::new(connection);
+
+    let mut config = Config::default();
+    config.amqp_url = args.amqp_url.clone();
+    config.database_url = database_url.clone();
+    config.http_addr = args.http_addr;
+    println!("yipanqi demo: hub on {} with store {}", args.http_addr, db_path.display());
+    let hub = tokio::spawn(crate::hub::run(
+        config,
+        registry.clone(),
+        Arc::new(SystemClock),
+        cancel.clone(),
+    ));
+    wait_for_topology(&connection, &registry, &hub).await?;
+
+    let sim = SimulateArgs {
+        province: "all".into(),
+        count: args.count,
+        rate: 0.0,
+        invalid_share: 0.03,
+        duplicate_share: 0.02,
+        answer: true,
+        missing_share: 0.05,
+        late_share: 0.1,
+        late_secs: 2,
+        idle_exit_secs: 0,
+        seed: 2026,
+        amqp_url: args.amqp_url.clone(),
+    };
+    let provinces = simulate::select(&registry, "all")?;
+    let answer_stop = cancel.child_token();
+    let answerers = {
+        let (connection, registry, provinces, sim, stop) = (
+            connection.clone(),
+            registry.clone(),
+            provinces.clone(),
+            sim.clone(),
+            answer_stop.clone(),
+        );
+        tokio::spawn(async move { simulate::answer_all(connection, registry, provinces, &sim, stop).await })
+    };
+    let started = Instant::now();
+    let published = simulate::publish_all(&connection, &registry, &provinces, &sim).await?;
+    println!(
+        "published {} legacy documents from {} provinces; waiting for the hub…",
+        published.values().map(|p| p.documents).sum::<usize>(),
+        published.len()
+    );
+
+    let store = Store::connect(&database_url).await?;
+    wait_until_quiet(&store, &connection, &registry, &cancel).await?;
+    answer_stop.cancel();
+    let answers = answerers.await.context("the answering task failed")??;
+    wait_until_quiet(&store, &connection, &registry, &cancel).await?;
+
+    let counts = store.province_counts().await?;
+    println!();
+    println!("{:<10} {:>10} {:>10} {:>10} {:>10} {:>9}", "province", "documents", "messages", "delivered", "rejected", "answers");
+    let mut total = (0, 0, 0, 0, 0);
+    for p in &provinces {
+        let c = counts.get(&p.name).cloned().unwrap_or_default();
+        let docs = published.get(&p.name).map(|x| x.documents).unwrap_or(0);
+        let ans = answers.get(&p.name).copied().unwrap_or(0);
+        println!(
+            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>9}",
+            format!("{} {}", p.label, p.name),
+            docs,
+            c.messages,
+            c.delivered,
+            c.rejected,
+            ans
+        );
+        total = (total.0 + docs, total.1 + c.messages, total.2 + c.delivered, total.3 + c.rejected, total.4 + ans);
+    }
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>9}",
+        "total", total.0, total.1, total.2, total.3, total.4
+    );
+    println!("rejections by reason:");
+    for (province, reason, n) in store.rejection_counts().await? {
+        println!("  {province:<10} {reason:<22} {n}");
+    }
+    println!(
+        "{} messages exchanged in {:.1} s. Store: {}",
+        total.1 + total.4 as i64,
+        started.elapsed().as_secs_f64(),
+        db_path.display()
+    );
+
+    if args.exit {
+        cancel.cancel();
+    } else {
+        println!("the hub keeps running on {}; Ctrl-C to stop", args.http_addr);
+    }
+    hub.await.context("the hub task failed")??;
+    let _ = connection.close(200, "demo done".into()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits until the hub has declared the inbound queues (or failed).
+async fn wait_for_topology(
+    connection: &Connection,
+    registry: &Registry,
+    hub: &tokio::task::JoinHandle<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if hub.is_finished() {
+            bail!("the hub stopped during start-up (see the log above)");
+        }
+        if queue_depths(connection, registry).await.is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the hub did not declare its queues within a minute");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn queue_depths(connection: &Connection, registry: &Registry) -> anyhow::Result<u32> {
+    let channel = connection.create_channel().await?;
+    let mut total = 0;
+    for p in registry.provinces() {
+        let q = channel
+            .queue_declare(
+                inbound_queue(&p.name).as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        total += q.message_count();
+    }
+    let _ = channel.close(200, "checked".into()).await;
+    Ok(total)
+}
+
+/// Waits until the inbound queues are empty and the store stops growing.
+async fn wait_until_quiet(
+    store: &Store,
+    connection: &Connection,
+    registry: &Registry,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let mut last = None;
+    let mut stable_since = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !cancel.is_cancelled() && Instant::now() < deadline {
+        let depth = queue_depths(connection, registry).await.unwrap_or(u32::MAX);
+        let counts = store.province_counts().await?;
+        let snapshot: Vec<(i64, i64, i64)> = counts
+            .values()
+            .map(|c| (c.messages, c.delivered, c.rejected))
+            .collect();
+        if last.as_ref() != Some(&snapshot) || depth > 0 {
+            last = Some(snapshot);
+            stable_since = Instant::now();
+        } else if stable_since.elapsed() > Duration::from_secs(3) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}

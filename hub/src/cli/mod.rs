@@ -1,0 +1,99 @@
+//! Command-line definitions and dispatch. Each subcommand lives in its own file.
+
+mod demo;
+mod simulate;
+mod translate;
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::telemetry::LogFormat;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use yipanqi_adapters::Registry;
+
+pub use simulate::SimulateArgs;
+
+/// yipanqi (一盘棋): the Pan-Yangtze-River-Delta floating-population family-planning
+/// data-exchange hub.
+#[derive(Debug, Parser)]
+#[command(name = "yipanqi", version, about, long_about = None)]
+pub struct Cli {
+    /// Load every DIR/*/mapping.toml instead of the seven built-in province mappings.
+    #[arg(long, global = true, env = "YIPANQI_MAPPINGS", value_name = "DIR")]
+    pub mappings: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub: consume the provincial queues, translate, validate, route, store, deliver.
+    Run {
+        /// TOML configuration file (environment variables YIPANQI_* override it).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Translate legacy documents offline (no broker, no database) and print canonical JSON.
+    Translate(translate::TranslateArgs),
+    /// Act as provincial legacy systems: publish realistic traffic, or answer deliveries.
+    Simulate(SimulateArgs),
+    /// Run the hub with simulated provinces on the local broker and print a summary.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs a parsed command line.
+pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let registry = Arc::new(load_registry(cli.mappings.as_deref())?);
+    match cli.command {
+        Command::Run { config } => {
+            let mut config = Config::load(config.as_deref())?;
+            if cli.mappings.is_some() {
+                config.mappings = cli.mappings.clone();
+            }
+            let registry = match &config.mappings {
+                Some(dir) if cli.mappings.is_none() => Arc::new(load_registry(Some(dir))?),
+                _ => registry,
+            };
+            let cancel = crate::hub::shutdown_signal();
+            crate::hub::run(config, registry, Arc::new(SystemClock), cancel).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Translate(args) => translate::run(&registry, args),
+        Command::Simulate(args) => simulate::run(registry, args).await,
+        Command::Demo(args) => demo::run(registry, args).await,
+    }
+}
+
+/// The built-in mappings, or those of a folder.
+pub fn load_registry(dir: Option<&std::path::Path>) -> anyhow::Result<Registry> {
+    match dir {
+        Some(dir) => Registry::load_dir(dir)
+            .with_context(|| format!("cannot load the mappings in {}", dir.display())),
+        None => Ok(Registry::builtin()),
+    }
+}
+
+/// Finds a province by pinyin name or code, with a sentence listing the known ones.
+pub fn province_name(registry: &Registry, wanted: &str) -> anyhow::Result<String> {
+    match registry.get(wanted) {
+        Some(m) => Ok(m.province().name.clone()),
+        None => {
+            let known: Vec<String> = registry
+                .provinces()
+                .map(|p| format!("{} ({})", p.name, p.code))
+                .collect();
+            anyhow::bail!(
+                "unknown province '{wanted}'; the region's provinces are: {}",
+                known.join(", ")
+            )
+        }
+    }
+}

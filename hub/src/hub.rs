@@ -1,0 +1,176 @@
+//! The running hub: connects to the database and the broker (retrying both), declares
+//! the topology, runs one consumer per region province and the HTTP endpoints, and
+//! reconnects when the broker goes away. On cancellation (SIGINT/SIGTERM) it stops
+//! consuming, lets every in-flight batch finish and be acknowledged, and returns.
+
+use crate::amqp::connection::{backoff, connect_with_retry};
+use crate::amqp::consumer::{self, ConsumerSettings};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::health::Health;
+use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::store::{redact_url, Store};
+use crate::{http, topology};
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use yipanqi_adapters::{ProvinceInfo, Registry};
+
+/// Runs the hub until `cancel` fires. Errors are configuration problems the operator
+/// must fix (a port in use, a queue declared with other arguments); outages of the
+/// broker or database are waited out instead.
+pub async fn run(
+    config: Config,
+    registry: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let provinces: Vec<ProvinceInfo> = registry.provinces().cloned().collect();
+    let health = Health::new(provinces.len());
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (YIPANQI_HTTP_ADDR)", config.http_addr))?;
+    let mut tasks = JoinSet::new();
+    tasks.spawn(http::serve(listener, health.clone(), cancel.clone()));
+    tracing::info!(
+        provinces = provinces.len(),
+        http = %config.http_addr,
+        "yipanqi hub starting: {}",
+        config.describe()
+    );
+
+    let max_delay = Duration::from_secs(config.reconnect_max_secs.max(1));
+    let Some(store) = connect_store(&config.database_url, max_delay, &cancel).await else {
+        return Ok(());
+    };
+    health.set_database(true);
+    let pipeline = Pipeline::new(
+        store,
+        registry,
+        clock,
+        PipelineSettings {
+            max_message_bytes: config.max_message_bytes,
+        },
+    );
+    let settings = ConsumerSettings {
+        prefetch: config.prefetch,
+        batch_size: config.batch_size.max(1),
+        batch_linger: Duration::from_millis(config.batch_linger_ms),
+    };
+
+    while !cancel.is_cancelled() {
+        let Some(connection) =
+            connect_with_retry(&config.amqp_url, "yipanqi-hub", max_delay, &cancel).await
+        else {
+            break;
+        };
+        let connection = Arc::new(connection);
+        topology::declare(&connection, &provinces, config.queue_type).await?;
+        health.set_broker(true);
+
+        let round = cancel.child_token();
+        let mut consumers = JoinSet::new();
+        for p in &provinces {
+            consumers.spawn(consumer::run(
+                connection.clone(),
+                p.name.clone(),
+                pipeline.clone(),
+                settings.clone(),
+                health.clone(),
+                round.clone(),
+            ));
+        }
+        // The first consumer to stop on its own means the connection is gone: stop the
+        // others (they finish their batch) and reconnect.
+        let mut failed = false;
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            Some(result) = consumers.join_next() => {
+                failed = true;
+                match result {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "consumer stopped; reconnecting"),
+                    Ok(Ok(())) => tracing::warn!("consumer stopped; reconnecting"),
+                    Err(e) => tracing::error!(error = %e, "consumer task failed; reconnecting"),
+                }
+            }
+        }
+        round.cancel();
+        let grace = Duration::from_secs(config.shutdown_grace_secs);
+        if tokio::time::timeout(grace, async { while consumers.join_next().await.is_some() {} })
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight batches did not finish within the grace period; they return to the queues");
+            consumers.abort_all();
+        }
+        health.set_broker(false);
+        let _ = connection.close(200, "yipanqi hub stopping".into()).await;
+        if failed && !cancel.is_cancelled() {
+            let pause = backoff(max_delay).next().unwrap_or(Duration::from_secs(1));
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+    tasks.shutdown().await;
+    tracing::info!("yipanqi hub stopped");
+    Ok(())
+}
+
+/// Connects to the database, retrying with backoff; `None` if cancelled first.
+async fn connect_store(url: &str, max_delay: Duration, cancel: &CancellationToken) -> Option<Store> {
+    let mut delays = backoff(max_delay);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match Store::connect(url).await {
+            Ok(store) => {
+                tracing::info!(attempt, database = %redact_url(url), "database ready");
+                return Some(store);
+            }
+            Err(e) => {
+                let delay = delays.next().unwrap_or(max_delay);
+                metrics::counter!("yipanqi_reconnects_total", "target" => "database").increment(1);
+                tracing::warn!(attempt, retry_in_ms = delay.as_millis() as u64, error = %e, "database unreachable, retrying");
+                tokio::select! {
+                    _ = cancel.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+pub fn shutdown_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = ctrl_c => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+        tracing::info!("shutdown requested: finishing in-flight batches");
+        t.cancel();
+    });
+    token
+}

@@ -1,0 +1,22 @@
+//! The yipanqi hub: consumes the region's provincial queues, translates each legacy
+//! document into canonical `yipanqi/1` messages (through `yipanqi-adapters`), validates
+//! them (`yipanqi-schemas`), routes them to the owning jurisdiction, stores them, and
+//! delivers them with publisher confirms.
+//!
+//! The message's journey, file by file: `amqp/consumer.rs` → `pipeline.rs` →
+//! `routing.rs` → `store/` → `amqp/publisher.rs`; `hub.rs` supervises, `topology.rs`
+//! declares the broker objects, and `cli/` holds the command-line tools.
+
+pub mod amqp;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod hub;
+pub mod pipeline;
+pub mod routing;
+pub mod store;
+pub mod synthetic;
+pub mod telemetry;
+pub mod topology;

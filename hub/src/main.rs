@@ -1,0 +1,25 @@
+//! The `yipanqi` command: the hub (`run`), the integrator's offline translator
+//! (`translate`), simulated provincial systems (`simulate`) and the first-run demo
+//! (`demo`). Every failure ends in one sentence on stderr and a non-zero exit.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = yipanqi::cli::Cli::parse();
+    yipanqi::telemetry::init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("yipanqi: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(yipanqi::cli::execute(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("yipanqi: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The pipeline: one batch of inbound documents from one province's queue becomes stored
+//! canonical messages, stored rejections, and the outbound copies still to publish.
+//!
+//! The order is what makes "nothing lost, nothing twice under a new identity" hold:
+//! translate → check references → route → store everything in one transaction → (the
+//! consumer publishes with confirms) → record the confirms → (the consumer acks). A
+//! message stored before a crash is found again on redelivery by its stable
+//! `message_id`; its unconfirmed routes are published again with the same id and target,
+//! which is the only duplicate DOMAIN.md §4 allows.
+
+use crate::amqp::publisher::{json_properties, Outbound};
+use crate::clock::Clock;
+use crate::routing::{self, Destination, Original, Unrouted};
+use crate::store::{
+    MessageInsert, NewDocument, NewMessage, NewRejection, NewRoute, PendingRejection, Store,
+    StoreError, StoreTx,
+};
+use crate::telemetry;
+use crate::topology::{dead_letter_key, DELIVER_EXCHANGE};
+use chrono::SecondsFormat;
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::BasicProperties;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use uuid::Uuid;
+use yipanqi_adapters::{Adapter, Registry, TranslateContext, Translation};
+use yipanqi_schemas::{
+    hub_message_id, CanonicalMessage, DivisionCode, RejectReason, Rejection, Validated,
+};
+
+/// Settings of the pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Inbound bodies over this many bytes are `too_large`.
+    pub max_message_bytes: usize,
+}
+
+/// Turns inbound documents into stored messages and outbound copies.
+#[derive(Clone)]
+pub struct Pipeline {
+    store: Store,
+    registry: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    settings: PipelineSettings,
+}
+
+/// What a processed batch leaves to do: publish these, then record their confirms.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Everything still to publish, in order.
+    pub outbound: Vec<Outbound>,
+    confirms: Vec<ConfirmKey>,
+    /// Messages accepted for the first time.
+    pub accepted: usize,
+    /// Messages seen before with the same content.
+    pub duplicates: usize,
+    /// Records or documents rejected.
+    pub rejected: usize,
+}
+
+#[derive(Debug, Clone)]
+enum ConfirmKey {
+    Route(Uuid, String, String),
+    Dead(i64),
+    Notice(i64),
+}
+
+/// A record that passed translation and validation, with its routing decided.
+struct Accepted {
+    validated: Validated,
+    routes: Result<Vec<routing::Route>, Unrouted>,
+}
+
+enum Planned {
+    Accepted(Box<Accepted>),
+    Rejected(Rejection, Option<Uuid>),
+}
+
+impl Pipeline {
+    /// A pipeline over a store and the region's mappings.
+    pub fn new(
+        store: Store,
+        registry: Arc<Registry>,
+        clock: Arc<dyn Clock>,
+        settings: PipelineSettings,
+    ) -> Pipeline {
+        Pipeline {
+            store,
+            registry,
+            clock,
+            settings,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Processes one batch of documents that arrived on `province`'s queue.
+    pub async fn process(
+        &self,
+        province: &str,
+        documents: &[Vec<u8>],
+    ) -> Result<BatchOutcome, StoreError> {
+        let Some(adapter) = self.registry.get(province) else {
+            // The consumer only runs for provinces of the registry.
+            return Ok(BatchOutcome::default());
+        };
+        let received_at = self.clock.now();
+        let ctx = TranslateContext {
+            received_at,
+            max_bytes: self.settings.max_message_bytes,
+        };
+        let translations: Vec<Translation> = documents
+            .iter()
+            .map(|raw| translate_guarded(adapter, raw, &ctx))
+            .collect();
+
+        let code = adapter.province().code.clone();
+        let mut out = BatchOutcome::default();
+        let mut tx = self.store.begin().await?;
+        for (raw, translation) in documents.iter().zip(translations) {
+            let doc = NewDocument {
+                province: province.to_string(),
+                raw: raw.clone(),
+                source_message_id: translation.source_message_id.clone(),
+                received_at,
+            };
+            let document_id = tx.insert_document(&doc).await?;
+            let source_id = translation.source_message_id.clone();
+            let records = match translation.result {
+                Ok(records) => records,
+                Err(rejection) => {
+                    let notice = self.reject(&code, province, &doc, None, rejection);
+                    let stored = tx.insert_rejection(document_id, &notice).await?;
+                    self.queue_rejection(&mut out, &code, province, raw, stored);
+                    continue;
+                }
+            };
+            for outcome in records {
+                let planned = match outcome.result {
+                    Ok(validated) => self.plan(&mut tx, validated).await?,
+                    Err(rejection) => Planned::Rejected(rejection, None),
+                };
+                match planned {
+                    Planned::Accepted(accepted) => {
+                        self.store_accepted(&mut tx, &mut out, &code, province, raw, &doc, document_id, *accepted)
+                            .await?;
+                    }
+                    Planned::Rejected(rejection, message_id) => {
+                        let mut notice = self.reject(&code, province, &doc, message_id, rejection);
+                        notice.source_message_id = notice.source_message_id.or(source_id.clone());
+                        let stored = tx.insert_rejection(document_id, &notice).await?;
+                        self.queue_rejection(&mut out, &code, province, raw, stored);
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Records the broker's confirms of a batch's outbound copies.
+    pub async fn confirmed(&self, outcome: &BatchOutcome) -> Result<(), StoreError> {
+        let at = self.clock.now();
+        let mut routes = Vec::new();
+        let mut dead = Vec::new();
+        let mut notices = Vec::new();
+        for key in &outcome.confirms {
+            match key {
+                ConfirmKey::Route(id, target, role) => {
+                    routes.push((*id, target.clone(), role.clone()))
+                }
+                ConfirmKey::Dead(id) => dead.push(*id),
+                ConfirmKey::Notice(id) => notices.push(*id),
+            }
+        }
+        self.store.confirm_routes(&routes, at).await?;
+        self.store.confirm_rejections(&dead, &notices, at).await
+    }
+
+    /// Checks what needs the store (references) and routes an accepted record.
+    async fn plan(&self, tx: &mut StoreTx, validated: Validated) -> Result<Planned, StoreError> {
+        let msg = &validated.message;
+        let mut original = None;
+        if let Some(reference) = msg.in_reply_to {
+            match tx.message_ref(reference).await? {
+                Some(found) => match DivisionCode::parse(&found.source_division) {
+                    Ok(division) => {
+                        original = Some(Original {
+                            kind: found.kind,
+                            source_division: division,
+                        })
+                    }
+                    Err(_) => {
+                        return Ok(Planned::Rejected(
+                            unknown_reference(reference, "its sender division is no longer known"),
+                            Some(msg.message_id),
+                        ))
+                    }
+                },
+                None => {
+                    return Ok(Planned::Rejected(
+                        unknown_reference(reference, "no such message has passed through the hub"),
+                        Some(msg.message_id),
+                    ))
+                }
+            }
+        }
+        let registry = &self.registry;
+        let routes = routing::route(msg, original.as_ref(), &|code| {
+            registry.contains_code(code)
+        });
+        Ok(Planned::Accepted(Box::new(Accepted { validated, routes })))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn store_accepted(
+        &self,
+        tx: &mut StoreTx,
+        out: &mut BatchOutcome,
+        code: &str,
+        province: &str,
+        raw: &[u8],
+        doc: &NewDocument,
+        document_id: i64,
+        accepted: Accepted,
+    ) -> Result<(), StoreError> {
+        let msg = &accepted.validated.message;
+        let canonical = serde_json::to_string(msg).unwrap_or_default();
+        let content_hash = content_hash(msg);
+        let routes: Vec<NewRoute> = match &accepted.routes {
+            Ok(routes) => routes.iter().map(stored_route(&self.registry)).collect(),
+            Err(Unrouted::Held(_)) => Vec::new(),
+        };
+        let new = NewMessage {
+            message_id: msg.message_id,
+            province: code.to_string(),
+            source_message_id: msg.source.message_id.clone(),
+            record: msg.source.record,
+            kind: msg.kind.as_str().to_string(),
+            source_division: msg.source.division.as_str().to_string(),
+            in_reply_to: msg.in_reply_to,
+            subject_id: msg.subject.as_ref().map(|s| s.id_number.as_str().to_string()),
+            content_hash: content_hash.clone(),
+            canonical: canonical.clone(),
+            outcome: if routes.is_empty() { "held" } else { "routed" },
+            warnings: serde_json::to_string(&accepted.validated.warnings).unwrap_or_default(),
+            received_at: doc.received_at,
+        };
+        match tx.insert_message(document_id, &new).await? {
+            MessageInsert::Inserted => {
+                tx.insert_routes(msg.message_id, &routes).await?;
+                for r in &routes {
+                    out.push_route(msg, &canonical, msg.message_id, r);
+                }
+                if let Err(Unrouted::Held(why)) = &accepted.routes {
+                    tracing::info!(message_id = %msg.message_id, province, kind = %msg.kind, why, "message held");
+                }
+                telemetry::accepted(province, msg, routes.len(), &accepted.validated.warnings);
+                out.accepted += 1;
+            }
+            MessageInsert::Existing { content_hash: stored } if stored == content_hash => {
+                // A redelivery or a re-send: publish only what was never confirmed.
+                let (pending, stored_canonical) = tx.pending_routes(msg.message_id).await?;
+                let payload = stored_canonical.unwrap_or(canonical);
+                for p in &pending {
+                    out.push_route(msg, &payload, p.message_id, &p.route);
+                }
+                telemetry::duplicate(province, msg, pending.len());
+                out.duplicates += 1;
+            }
+            MessageInsert::Existing { .. } => {
+                let rejection = Rejection::new(
+                    RejectReason::ConflictingDuplicate,
+                    format!(
+                        "legacy message {} record {} was received before with other content; \
+                         send corrections under a new message id",
+                        msg.source.message_id, msg.source.record
+                    ),
+                )
+                .at_record(msg.source.record);
+                let mut notice = self.reject(code, province, doc, Some(msg.message_id), rejection);
+                notice.source_message_id = Some(msg.source.message_id.clone());
+                let stored = tx.insert_rejection(document_id, &notice).await?;
+                self.queue_rejection(out, code, province, raw, stored);
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the stored form of a rejection, with the notice that goes back to the sender.
+    fn reject(
+        &self,
+        code: &str,
+        province: &str,
+        doc: &NewDocument,
+        message_id: Option<Uuid>,
+        rejection: Rejection,
+    ) -> NewRejection {
+        let source_id = doc.source_message_id.clone();
+        let record = rejection.record;
+        let name = format!(
+            "yipanqi:hub:rejection:{code}:{}:{}",
+            source_id.as_deref().unwrap_or("-"),
+            record.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
+        );
+        let rejection_id = hub_message_id(&name);
+        let division = format!("{code}0000");
+        let now = self.clock.now();
+        let notice = json!({
+            "schema": yipanqi_schemas::SCHEMA_ID,
+            "message_id": rejection_id,
+            "kind": "rejection",
+            "source": {
+                "province": code,
+                "division": division,
+                "message_id": source_id.clone().unwrap_or_else(|| "-".into()),
+                "record": record.unwrap_or(0),
+            },
+            "sent_at": now.to_rfc3339_opts(SecondsFormat::Secs, false),
+            "received_at": doc.received_at.to_rfc3339_opts(SecondsFormat::Millis, false),
+            "in_reply_to": Value::Null,
+            "subject": Value::Null,
+            "spouse": Value::Null,
+            "body": {
+                "reason": rejection.reason,
+                "detail": rejection.detail,
+                "paths": rejection.paths,
+                "record": record,
+                "source_message_id": source_id,
+            }
+        });
+        telemetry::rejected(province, message_id, &rejection);
+        NewRejection {
+            record,
+            province: province.to_string(),
+            source_message_id: doc.source_message_id.clone(),
+            message_id,
+            rejection_id,
+            reason: rejection.reason.as_str().to_string(),
+            detail: rejection.detail.clone(),
+            notice: notice.to_string(),
+            notice_key: format!("{code}.{code}.rejection"),
+            received_at: doc.received_at,
+        }
+    }
+
+    fn queue_rejection(
+        &self,
+        out: &mut BatchOutcome,
+        code: &str,
+        province: &str,
+        raw: &[u8],
+        stored: PendingRejection,
+    ) {
+        let r = &stored.rejection;
+        if stored.dead_pending {
+            let mut headers = FieldTable::default();
+            let mut put = |name: &str, value: String| {
+                headers.insert(ShortString::from(name), AMQPValue::LongString(value.into()));
+            };
+            put("x-yipanqi-reason", r.reason.clone());
+            put("x-yipanqi-detail", r.detail.clone());
+            put("x-yipanqi-province", province.to_string());
+            if let Some(record) = r.record {
+                put("x-yipanqi-record", record.to_string());
+            }
+            if let Some(id) = &r.source_message_id {
+                put("x-yipanqi-source-message-id", id.clone());
+            }
+            out.outbound.push(Outbound {
+                exchange: DELIVER_EXCHANGE.to_string(),
+                routing_key: dead_letter_key(code, &r.reason),
+                payload: raw.to_vec(),
+                properties: BasicProperties::default()
+                    .with_message_id(r.rejection_id.to_string().into())
+                    .with_delivery_mode(2)
+                    .with_headers(headers),
+            });
+            out.confirms.push(ConfirmKey::Dead(stored.id));
+        }
+        if stored.notice_pending {
+            out.outbound.push(Outbound {
+                exchange: DELIVER_EXCHANGE.to_string(),
+                routing_key: r.notice_key.clone(),
+                payload: r.notice.clone().into_bytes(),
+                properties: json_properties(
+                    &r.rejection_id.to_string(),
+                    None,
+                    "rejection",
+                    &[
+                        ("x-yipanqi-role", "owner".to_string()),
+                        ("x-yipanqi-target", code.to_string()),
+                        ("x-yipanqi-reason", r.reason.clone()),
+                    ],
+                ),
+            });
+            out.confirms.push(ConfirmKey::Notice(stored.id));
+        }
+        out.rejected += 1;
+    }
+}
+
+impl BatchOutcome {
+    fn push_route(&mut self, msg: &CanonicalMessage, payload: &str, id: Uuid, r: &NewRoute) {
+        let correlation = msg.in_reply_to.map(|u| u.to_string());
+        self.outbound.push(Outbound {
+            exchange: DELIVER_EXCHANGE.to_string(),
+            routing_key: r.routing_key.clone(),
+            payload: payload.as_bytes().to_vec(),
+            properties: json_properties(
+                &id.to_string(),
+                correlation.as_deref(),
+                msg.kind.as_str(),
+                &[
+                    ("x-yipanqi-role", r.role.clone()),
+                    ("x-yipanqi-target", r.target_division.clone()),
+                ],
+            ),
+        });
+        self.confirms
+            .push(ConfirmKey::Route(id, r.target_division.clone(), r.role.clone()));
+    }
+}
+
+fn stored_route(registry: &Registry) -> impl Fn(&routing::Route) -> NewRoute + '_ {
+    move |r| NewRoute {
+        target_division: r.target.as_str().to_string(),
+        role: r.role.as_str().to_string(),
+        destination: match &r.destination {
+            Destination::Region(code) => registry
+                .by_code(code)
+                .map(|m| m.province().name.clone())
+                .unwrap_or_else(|| code.clone()),
+            Destination::Padis => "padis".to_string(),
+        },
+        routing_key: r.routing_key.clone(),
+        why: r.why.clone(),
+    }
+}
+
+fn unknown_reference(reference: Uuid, why: &str) -> Rejection {
+    Rejection::new(
+        RejectReason::UnknownReference,
+        format!("in_reply_to {reference} does not refer to a known message: {why}"),
+    )
+    .with_paths(vec!["/in_reply_to".to_string()])
+}
+
+/// Hash of a message's content without the hub's receipt time: the same legacy message
+/// received twice hashes the same.
+pub fn content_hash(msg: &CanonicalMessage) -> String {
+    let mut value = serde_json::to_value(msg).unwrap_or(Value::Null);
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("received_at");
+    }
+    hex::encode(Sha256::digest(value.to_string().as_bytes()))
+}
+
+/// Translation is pure and must never panic; if a hostile document finds a way, the
+/// document is rejected rather than the consumer dying and the queue stalling on it.
+fn translate_guarded(adapter: &dyn Adapter, raw: &[u8], ctx: &TranslateContext) -> Translation {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| adapter.translate(raw, ctx))) {
+        Ok(t) => t,
+        Err(_) => Translation {
+            source_message_id: None,
+            result: Err(Rejection::new(
+                RejectReason::Malformed,
+                "the document could not be translated (internal error; the hub keeps it for analysis)",
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_ids_follow_the_domain_names() {
+        let id = hub_message_id("yipanqi:hub:rejection:34:AH34010420261103000001:-");
+        assert_eq!(
+            id,
+            Uuid::new_v5(
+                &Uuid::NAMESPACE_URL,
+                b"yipanqi:hub:rejection:34:AH34010420261103000001:-"
+            )
+        );
+    }
+}

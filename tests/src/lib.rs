@@ -1,0 +1,430 @@
+//! Support for the end-to-end tests: each test gets its own RabbitMQ vhost and its own
+//! database (an SQLite file or a fresh PostgreSQL database), runs the real hub against
+//! them, publishes legacy documents and reads what lands on the queues.
+//!
+//! Needs RabbitMQ on 127.0.0.1:5672 (guest/guest, `rabbitmqctl` on the PATH to make
+//! vhosts) and PostgreSQL on 127.0.0.1:5432 with trust auth; `.ci/run` starts both.
+
+use anyhow::{bail, Context};
+use lapin::message::BasicGetMessage;
+use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use yipanqi::clock::Clock;
+use yipanqi::config::Config;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// An SQLite file in the test's folder.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// A test's private broker vhost and database.
+pub struct TestEnv {
+    /// The test's name (vhost and database are named after it).
+    pub name: String,
+    /// AMQP URL into the test's vhost.
+    pub amqp_url: String,
+    /// The test's database URL.
+    pub database_url: String,
+    /// The test's folder for files and logs.
+    pub dir: PathBuf,
+    /// The vhost.
+    pub vhost: String,
+}
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// The built `yipanqi` binary (the test command builds it first).
+pub fn hub_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/<profile>/yipanqi
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary inside target/<profile>/deps");
+    profile_dir.join("yipanqi")
+}
+
+fn rabbitmqctl(args: &[&str]) -> anyhow::Result<()> {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .context("rabbitmqctl is not on the PATH")?;
+    if !out.status.success() {
+        bail!(
+            "rabbitmqctl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+impl TestEnv {
+    /// A fresh vhost (deleted and made again, so nothing is left from an earlier run)
+    /// and a fresh database.
+    pub async fn new(name: &str, db: Db) -> anyhow::Result<TestEnv> {
+        let suffix = match db {
+            Db::Sqlite => "sqlite",
+            Db::Postgres => "pg",
+        };
+        let name = format!("{name}_{suffix}");
+        let vhost = format!("yipanqi-test-{name}");
+        let _ = rabbitmqctl(&["delete_vhost", &vhost]);
+        rabbitmqctl(&["add_vhost", &vhost])?;
+        rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"])?;
+        let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{vhost}");
+        let dir = workspace_root().join("target").join("test-output").join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let database_url = match db {
+            Db::Sqlite => format!("sqlite://{}", dir.join("hub.db").display()),
+            Db::Postgres => fresh_postgres(&format!("yq_{name}")).await?,
+        };
+        Ok(TestEnv {
+            name,
+            amqp_url,
+            database_url,
+            dir,
+            vhost,
+        })
+    }
+
+    /// The hub's configuration for this environment, on a free local port.
+    pub fn config(&self) -> Config {
+        let mut c = Config::default();
+        c.amqp_url = self.amqp_url.clone();
+        c.database_url = self.database_url.clone();
+        c.http_addr = free_addr();
+        c.batch_linger_ms = 5;
+        c.reconnect_max_secs = 2;
+        c.shutdown_grace_secs = 10;
+        c
+    }
+
+    /// A connection to the test's vhost.
+    pub async fn connect(&self) -> anyhow::Result<Broker> {
+        let connection = Connection::connect(&self.amqp_url, ConnectionProperties::default())
+            .await
+            .context("cannot connect to the test vhost")?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        Ok(Broker {
+            connection,
+            channel,
+        })
+    }
+}
+
+async fn fresh_postgres(db: &str) -> anyhow::Result<String> {
+    use sqlx::Connection as _;
+    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .context("cannot reach PostgreSQL on 127.0.0.1:5432")?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
+        .execute(&mut conn)
+        .await?;
+    Ok(format!("postgres://postgres@127.0.0.1:5432/{db}"))
+}
+
+/// A free port on the loopback interface.
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local address")
+}
+
+/// A test's own connection to the broker, with a confirming channel.
+pub struct Broker {
+    /// The connection.
+    pub connection: Connection,
+    /// A channel in confirm mode.
+    pub channel: Channel,
+}
+
+/// A message read from a queue.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The routing key it was published with.
+    pub routing_key: String,
+    /// Body.
+    pub body: Vec<u8>,
+    /// AMQP message id.
+    pub message_id: Option<String>,
+    /// AMQP correlation id.
+    pub correlation_id: Option<String>,
+    /// Header values (string ones).
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl Received {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Broker {
+    /// Publishes a legacy document to a province's inbound exchange and waits for the confirm.
+    pub async fn publish(&self, province: &str, body: &[u8]) -> anyhow::Result<()> {
+        self.channel
+            .basic_publish(
+                format!("yipanqi.in.{province}").as_str().into(),
+                "".into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await?
+            .await?;
+        Ok(())
+    }
+
+    /// How many messages a queue holds.
+    pub async fn depth(&self, queue: &str) -> anyhow::Result<u32> {
+        let channel = self.connection.create_channel().await?;
+        let q = channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let _ = channel.close(200, "ok".into()).await;
+        Ok(q.message_count())
+    }
+
+    /// Takes every message from a queue until it has been empty for `quiet`, or `limit` passed.
+    pub async fn drain(&self, queue: &str, quiet: Duration, limit: Duration) -> anyhow::Result<Vec<Received>> {
+        let start = Instant::now();
+        let mut last = Instant::now();
+        let mut out = Vec::new();
+        while start.elapsed() < limit {
+            match self
+                .channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+                .await?
+            {
+                Some(m) => {
+                    out.push(received(m));
+                    last = Instant::now();
+                }
+                None => {
+                    if last.elapsed() >= quiet {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes at least `min` messages (waiting up to `limit`), then everything that follows
+    /// until the queue has been empty for `quiet`.
+    pub async fn take_settled(&self, queue: &str, min: usize, quiet: Duration, limit: Duration) -> anyhow::Result<Vec<Received>> {
+        let mut out = self.take(queue, min, limit).await?;
+        out.extend(self.drain(queue, quiet, limit).await?);
+        Ok(out)
+    }
+
+    /// Takes messages from a queue until `n` have arrived or `limit` passed.
+    pub async fn take(&self, queue: &str, n: usize, limit: Duration) -> anyhow::Result<Vec<Received>> {
+        let start = Instant::now();
+        let mut out = Vec::new();
+        while out.len() < n && start.elapsed() < limit {
+            match self
+                .channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+                .await?
+            {
+                Some(m) => out.push(received(m)),
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn received(m: BasicGetMessage) -> Received {
+    let d = m.delivery;
+    let headers = d
+        .properties
+        .headers()
+        .as_ref()
+        .map(|h| {
+            h.inner()
+                .iter()
+                .filter_map(|(k, v)| {
+                    v.as_long_string()
+                        .map(|s| (k.to_string(), s.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Received {
+        routing_key: d.routing_key.to_string(),
+        message_id: d.properties.message_id().as_ref().map(|s| s.to_string()),
+        correlation_id: d.properties.correlation_id().as_ref().map(|s| s.to_string()),
+        body: d.data,
+        headers,
+    }
+}
+
+/// The hub running in this process.
+pub struct InProcessHub {
+    cancel: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Its HTTP address.
+    pub http: SocketAddr,
+}
+
+impl InProcessHub {
+    /// Starts the hub with the built-in mappings and waits until it is ready.
+    pub async fn start(config: Config) -> anyhow::Result<InProcessHub> {
+        Self::start_with_clock(config, Arc::new(yipanqi::clock::SystemClock)).await
+    }
+
+    /// Starts the hub with a given clock and waits until it is ready.
+    pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<InProcessHub> {
+        let registry = Arc::new(yipanqi_adapters::Registry::builtin());
+        let cancel = CancellationToken::new();
+        let http = config.http_addr;
+        let handle = tokio::spawn(yipanqi::hub::run(config, registry, clock, cancel.clone()));
+        let hub = InProcessHub {
+            cancel,
+            handle,
+            http,
+        };
+        hub.wait_ready(Duration::from_secs(60)).await?;
+        Ok(hub)
+    }
+
+    /// Waits until `/health/ready` answers 200.
+    pub async fn wait_ready(&self, limit: Duration) -> anyhow::Result<()> {
+        wait_ready(self.http, limit).await
+    }
+
+    /// Stops the hub gracefully and returns what it returned.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        self.handle.await.context("hub task panicked")?
+    }
+}
+
+/// Waits until the hub at `addr` answers 200 on `/health/ready`.
+pub async fn wait_ready(addr: SocketAddr, limit: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    loop {
+        if let Ok((200, _)) = http_get(addr, "/health/ready").await {
+            return Ok(());
+        }
+        if start.elapsed() > limit {
+            let last = http_get(addr, "/health/ready").await;
+            bail!("hub not ready within {limit:?}: {last:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A minimal HTTP/1.1 GET: status and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The golden fixtures of a province: (file name, bytes, expected JSON) for each valid one.
+pub fn valid_fixtures(province: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
+    let dir = workspace_root().join("mappings").join(province).join("fixtures");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if name.ends_with(".expected.json") || name.ends_with(".rejected.json") {
+            continue;
+        }
+        let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name).to_string();
+        let expected = dir.join(format!("{stem}.expected.json"));
+        if let (Ok(bytes), Ok(exp)) = (std::fs::read(&path), std::fs::read_to_string(&expected)) {
+            if let Ok(value) = serde_json::from_str(&exp) {
+                out.push((name, bytes, value));
+            }
+        }
+    }
+    out
+}
+
+/// The failing fixtures of a province: (file name, bytes, expected rejection JSON).
+pub fn failing_fixtures(province: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
+    let dir = workspace_root().join("mappings").join(province).join("fixtures");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let Some(stem) = name.strip_suffix(".rejected.json") else {
+            continue;
+        };
+        let Ok(expected) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(expected) = serde_json::from_str(&expected) else {
+            continue;
+        };
+        let input = ["json", "xml"]
+            .iter()
+            .map(|ext| dir.join(format!("{stem}.{ext}")))
+            .find(|p| p.exists());
+        if let Some(input) = input {
+            if let Ok(bytes) = std::fs::read(&input) {
+                out.push((name, bytes, expected));
+            }
+        }
+    }
+    out
+}
+
+/// The seven launch provinces.
+pub const PROVINCES: [&str; 7] = ["shanghai", "jiangsu", "zhejiang", "anhui", "jiangxi", "henan", "hubei"];

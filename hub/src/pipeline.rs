@@ -120,6 +120,8 @@ impl Pipeline {
             .collect();
 
         let code = adapter.province().code.clone();
+        // Rejections name a record only in batch formats (DOMAIN.md §4).
+        let batch = adapter.is_batch();
         let mut out = BatchOutcome::default();
         let mut tx = self.store.begin().await?;
         for (raw, translation) in documents.iter().zip(translations) {
@@ -142,13 +144,13 @@ impl Pipeline {
             };
             for outcome in records {
                 let planned = match outcome.result {
-                    Ok(validated) => self.plan(&mut tx, validated).await?,
+                    Ok(validated) => self.plan(&mut tx, validated, batch).await?,
                     Err(rejection) => Planned::Rejected(rejection, None),
                 };
                 match planned {
                     Planned::Accepted(accepted) => {
-                        self.store_accepted(&mut tx, &mut out, &code, province, raw, &doc, document_id, *accepted)
-                            .await?;
+                        let at = Place { code: &code, province, raw, doc: &doc, document_id, batch };
+                        self.store_accepted(&mut tx, &mut out, &at, *accepted).await?;
                     }
                     Planned::Rejected(rejection, message_id) => {
                         let mut notice = self.reject(&code, province, &doc, message_id, rejection);
@@ -183,8 +185,14 @@ impl Pipeline {
     }
 
     /// Checks what needs the store (references) and routes an accepted record.
-    async fn plan(&self, tx: &mut StoreTx, validated: Validated) -> Result<Planned, StoreError> {
+    async fn plan(
+        &self,
+        tx: &mut StoreTx,
+        validated: Validated,
+        batch: bool,
+    ) -> Result<Planned, StoreError> {
         let msg = &validated.message;
+        let record = batch.then_some(msg.source.record);
         let mut original = None;
         if let Some(reference) = msg.in_reply_to {
             match tx.message_ref(reference).await? {
@@ -197,14 +205,14 @@ impl Pipeline {
                     }
                     Err(_) => {
                         return Ok(Planned::Rejected(
-                            unknown_reference(reference, "its sender division is no longer known"),
+                            unknown_reference(reference, "its sender division is no longer known", record),
                             Some(msg.message_id),
                         ))
                     }
                 },
                 None => {
                     return Ok(Planned::Rejected(
-                        unknown_reference(reference, "no such message has passed through the hub"),
+                        unknown_reference(reference, "no such message has passed through the hub", record),
                         Some(msg.message_id),
                     ))
                 }
@@ -217,18 +225,14 @@ impl Pipeline {
         Ok(Planned::Accepted(Box::new(Accepted { validated, routes })))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn store_accepted(
         &self,
         tx: &mut StoreTx,
         out: &mut BatchOutcome,
-        code: &str,
-        province: &str,
-        raw: &[u8],
-        doc: &NewDocument,
-        document_id: i64,
+        at: &Place<'_>,
         accepted: Accepted,
     ) -> Result<(), StoreError> {
+        let Place { code, province, raw, doc, document_id, batch } = *at;
         let msg = &accepted.validated.message;
         let canonical = serde_json::to_string(msg).unwrap_or_default();
         let content_hash = content_hash(msg);
@@ -274,15 +278,17 @@ impl Pipeline {
                 out.duplicates += 1;
             }
             MessageInsert::Existing { .. } => {
-                let rejection = Rejection::new(
+                let mut rejection = Rejection::new(
                     RejectReason::ConflictingDuplicate,
                     format!(
                         "legacy message {} record {} was received before with other content; \
                          send corrections under a new message id",
                         msg.source.message_id, msg.source.record
                     ),
-                )
-                .at_record(msg.source.record);
+                );
+                if batch {
+                    rejection = rejection.at_record(msg.source.record);
+                }
                 let mut notice = self.reject(code, province, doc, Some(msg.message_id), rejection);
                 notice.source_message_id = Some(msg.source.message_id.clone());
                 let stored = tx.insert_rejection(document_id, &notice).await?;
@@ -443,12 +449,27 @@ fn stored_route(registry: &Registry) -> impl Fn(&routing::Route) -> NewRoute + '
     }
 }
 
-fn unknown_reference(reference: Uuid, why: &str) -> Rejection {
-    Rejection::new(
+fn unknown_reference(reference: Uuid, why: &str, record: Option<u32>) -> Rejection {
+    let rejection = Rejection::new(
         RejectReason::UnknownReference,
         format!("in_reply_to {reference} does not refer to a known message: {why}"),
     )
-    .with_paths(vec!["/in_reply_to".to_string()])
+    .with_paths(vec!["/in_reply_to".to_string()]);
+    match record {
+        Some(r) => rejection.at_record(r),
+        None => rejection,
+    }
+}
+
+/// Where an accepted record came from: what storing it and its rejection needs.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    code: &'a str,
+    province: &'a str,
+    raw: &'a [u8],
+    doc: &'a NewDocument,
+    document_id: i64,
+    batch: bool,
 }
 
 /// Hash of a message's content without the hub's receipt time: the same legacy message

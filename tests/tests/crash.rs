@@ -11,9 +11,36 @@ use yipanqi_tests::{hub_binary, valid_fixtures, wait_ready, Db, TestEnv, PROVINC
 
 const CODES: [&str; 7] = ["31", "32", "33", "34", "36", "41", "42"];
 
-fn start(env: &TestEnv, http: std::net::SocketAddr, log: &str) -> anyhow::Result<Child> {
+/// A hub process that is killed if the test ends (or fails) without stopping it.
+struct HubProcess(Option<Child>);
+
+impl HubProcess {
+    fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.0.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let mut child = self.0.take().expect("running");
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
+        assert!(status.success(), "kill -TERM failed");
+        Ok(child.wait()?)
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+fn start(env: &TestEnv, http: std::net::SocketAddr, log: &str) -> anyhow::Result<HubProcess> {
     let log = std::fs::File::create(env.dir.join(log))?;
-    Ok(Command::new(hub_binary())
+    Ok(HubProcess(Some(Command::new(hub_binary())
         .arg("--log-format")
         .arg("json")
         .arg("run")
@@ -23,13 +50,14 @@ fn start(env: &TestEnv, http: std::net::SocketAddr, log: &str) -> anyhow::Result
         .env("YIPANQI_BATCH_SIZE", "50")
         .stdout(Stdio::null())
         .stderr(log)
-        .spawn()?)
+        .spawn()?)))
 }
 
 /// Copies of the valid, unprompted fixtures under fresh legacy ids: (province, bytes,
 /// canonical ids it must yield).
 fn workload(copies: usize) -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut serial = 10_000;
     for (p, code) in PROVINCES.iter().zip(CODES) {
         for (_, bytes, expected) in valid_fixtures(p) {
             let records: Vec<&Value> = expected.as_array().into_iter().flatten().collect();
@@ -40,8 +68,9 @@ fn workload(copies: usize) -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
             if legacy.len() < 6 {
                 continue;
             }
-            for i in 0..copies {
-                let fresh = format!("{}{:05}", &legacy[..legacy.len() - 5], 50_000 + i);
+            for _ in 0..copies {
+                serial += 1;
+                let fresh = format!("{}{serial:05}", &legacy[..legacy.len() - 5]);
                 let replaced = replace_all(&bytes, legacy.as_bytes(), fresh.as_bytes());
                 let ids = records
                     .iter()
@@ -73,48 +102,56 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
+async fn inbound_depth(broker: &yipanqi_tests::Broker) -> anyhow::Result<u32> {
+    let mut depth = 0;
+    for p in PROVINCES {
+        depth += broker.depth(&format!("yipanqi.in.{p}")).await?;
+    }
+    Ok(depth)
+}
+
 async fn sigkill_mid_run_loses_nothing(db: Db) -> anyhow::Result<()> {
     let env = TestEnv::new("crash", db).await?;
     let http = yipanqi_tests::free_addr();
-    let mut hub = start(&env, http, "hub-1.log")?;
-    wait_ready(http, Duration::from_secs(60)).await?;
-    let broker = env.connect().await?;
 
-    let work = workload(60);
+    // A first run declares the topology; SIGTERM ends it cleanly.
+    let hub = start(&env, http, "hub-1.log")?;
+    wait_ready(http, Duration::from_secs(60)).await?;
+    let status = hub.terminate()?;
+    assert_eq!(status.code(), Some(0), "SIGTERM is a graceful exit");
+
+    // The provinces' backlog waits in the durable inbound queues.
+    let broker = env.connect().await?;
+    let work = workload(80);
     let expected: BTreeSet<String> = work.iter().flat_map(|(_, _, ids)| ids.clone()).collect();
     for (p, bytes, _) in &work {
         broker.publish(p, bytes).await?;
     }
+    let backlog = inbound_depth(&broker).await?;
+    assert_eq!(backlog as usize, work.len());
 
-    // Kill once the hub has delivered some but not all of it.
+    // Kill the second run once it has delivered some of the backlog but not all.
+    let mut hub = start(&env, http, "hub-2.log")?;
     let started = Instant::now();
-    let mut inbound_at_kill = 0;
     loop {
         let mut delivered = 0;
         for p in PROVINCES {
             delivered += broker.depth(&format!("yipanqi.out.{p}")).await?;
         }
-        delivered += broker.depth("yipanqi.out.padis").await?;
-        if delivered >= 50 || started.elapsed() > Duration::from_secs(60) {
-            for p in PROVINCES {
-                inbound_at_kill += broker.depth(&format!("yipanqi.in.{p}")).await?;
-            }
+        if delivered >= 1500 || started.elapsed() > Duration::from_secs(60) {
             hub.kill()?;
-            hub.wait()?;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let inbound_at_kill = inbound_depth(&broker).await?;
     assert!(inbound_at_kill > 0, "the hub finished before it could be killed; the workload is too small");
+    assert!((inbound_at_kill as usize) < work.len(), "the hub acknowledged nothing before the kill");
 
-    let mut hub = start(&env, http, "hub-2.log")?;
+    let hub = start(&env, http, "hub-3.log")?;
     wait_ready(http, Duration::from_secs(60)).await?;
     for _ in 0..1200 {
-        let mut depth = 0;
-        for p in PROVINCES {
-            depth += broker.depth(&format!("yipanqi.in.{p}")).await?;
-        }
-        if depth == 0 {
+        if inbound_depth(&broker).await? == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -157,14 +194,15 @@ async fn sigkill_mid_run_loses_nothing(db: Db) -> anyhow::Result<()> {
         }
     }
     eprintln!(
-        "{} messages delivered, {} inbound documents unprocessed at the kill, {} same-id redeliveries",
+        "{} messages delivered, {} of {} inbound documents not yet acknowledged at the kill, {} same-id redeliveries",
         expected.len(),
         inbound_at_kill,
+        work.len(),
         redelivered
     );
 
-    hub.kill()?;
-    hub.wait()?;
+    let status = hub.terminate()?;
+    assert_eq!(status.code(), Some(0), "SIGTERM is a graceful exit");
     Ok(())
 }
 

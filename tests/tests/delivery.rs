@@ -48,9 +48,8 @@ fn expected_routes(m: &Value) -> Vec<(String, &'static str)> {
     let spouse_reg = s(m, "/spouse/registration_division");
     let mut routes: Vec<(String, &'static str)> = Vec::new();
     let mut add = |division: &str, role: &'static str| {
-        let k = key(kind, division);
         if !division.is_empty() && !routes.iter().any(|(r, _)| r.split('.').rev().nth(1) == Some(division)) {
-            routes.push((k, role));
+            routes.push((key(kind, division), role));
         }
     };
     match kind {
@@ -224,13 +223,19 @@ async fn fixtures_are_delivered_to_their_owners_postgres() -> anyhow::Result<()>
     fixtures_are_delivered_to_their_owners(Db::Postgres).await
 }
 
-/// The (reason, record) pairs a failing fixture must produce.
+/// The (reason, record) pairs a failing fixture must produce in the hub: the engine's
+/// rejections, plus `unknown_reference` for each good answer to a message the hub never saw.
 fn expected_rejections(expected: &Value) -> Vec<(String, Option<u64>)> {
     match expected {
         Value::Array(items) => items
             .iter()
-            .filter_map(|i| i.get("rejected"))
-            .map(|r| (s(r, "/reason").to_string(), r.get("record").and_then(Value::as_u64)))
+            .filter_map(|i| match i.get("rejected") {
+                Some(r) => Some((s(r, "/reason").to_string(), r.get("record").and_then(Value::as_u64))),
+                None if !i["in_reply_to"].is_null() => {
+                    Some(("unknown_reference".to_string(), i.pointer("/source/record").and_then(Value::as_u64)))
+                }
+                None => None,
+            })
             .collect(),
         other => vec![(s(other, "/reason").to_string(), other.get("record").and_then(Value::as_u64))],
     }
@@ -240,55 +245,71 @@ async fn failing_fixtures_are_dead_lettered_and_answered(db: Db) -> anyhow::Resu
     let env = TestEnv::new("rejections", db).await?;
     let hub = InProcessHub::start(env.config()).await?;
     let broker = env.connect().await?;
-    let mut reasons_seen = BTreeSet::new();
+    let mut fixtures = Vec::new();
     for p in PROVINCES {
-        let code = REGION.iter().find(|(_, n)| *n == p).map(|(c, _)| *c).unwrap_or("");
         for (name, bytes, expected) in failing_fixtures(p) {
-            let wanted = expected_rejections(&expected);
             broker.publish(p, &bytes).await?;
-            // A header failure in a batch rejects every record: the count is then at least one.
-            let dead = broker
-                .take_settled("yipanqi.dead", wanted.len(), Duration::from_millis(700), Duration::from_secs(30))
-                .await?;
-            let mut got: Vec<(String, Option<u64>)> = dead
-                .iter()
-                .map(|d| {
-                    assert_eq!(d.body, bytes, "{p}/{name}: the dead letter carries the original bytes");
-                    assert_eq!(d.headers.get("x-yipanqi-province").map(String::as_str), Some(p));
-                    assert!(!d.headers.get("x-yipanqi-detail").map(String::is_empty).unwrap_or(true), "{p}/{name}: detail");
-                    (
-                        d.headers.get("x-yipanqi-reason").cloned().unwrap_or_default(),
-                        d.headers.get("x-yipanqi-record").and_then(|r| r.parse().ok()),
-                    )
-                })
-                .collect();
-            let mut want = wanted.clone();
-            if !expected.is_array() {
-                want = vec![wanted[0].clone(); got.len().max(1)];
-            }
-            got.sort();
-            want.sort();
-            // A record number is only promised for batches.
-            let got_reasons: Vec<&String> = got.iter().map(|(r, _)| r).collect();
-            let want_reasons: Vec<&String> = want.iter().map(|(r, _)| r).collect();
-            assert_eq!(got_reasons, want_reasons, "{p}/{name}: dead-letter reasons");
-            for ((_, g), (_, w)) in got.iter().zip(&want) {
-                if w.is_some() {
-                    assert_eq!(g, w, "{p}/{name}: record index");
-                }
-            }
-            let notices = broker
-                .take(&format!("yipanqi.out.{p}"), want.len(), Duration::from_secs(30))
-                .await?;
-            assert_eq!(notices.len(), want.len(), "{p}/{name}: one rejection notice per rejection");
-            for n in &notices {
-                let body = n.json();
-                assert_eq!(body["kind"], "rejection");
-                assert!(n.routing_key.starts_with(&format!("{code}.")) && n.routing_key.ends_with(".rejection"), "{}", n.routing_key);
-                assert!(want_reasons.contains(&&body["body"]["reason"].as_str().unwrap_or("").to_string()), "{p}/{name}: {body}");
-                reasons_seen.insert(body["body"]["reason"].as_str().unwrap_or("").to_string());
+            fixtures.push((p, name, bytes, expected));
+        }
+    }
+    settle(&broker).await?;
+    let out = drain_all(&broker).await?;
+    let dead: Vec<&Received> = out.iter().filter(|(q, _)| q == "yipanqi.dead").map(|(_, r)| r).collect();
+
+    let mut reasons_seen = BTreeSet::new();
+    let mut dead_reasons_by_province: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (p, name, bytes, expected) in &fixtures {
+        let wanted = expected_rejections(expected);
+        // The dead letter carries the original bytes: that is how it is matched to its fixture.
+        let mine: Vec<&&Received> = dead.iter().filter(|d| &d.body == bytes).collect();
+        let mut got: Vec<(String, Option<u64>)> = mine
+            .iter()
+            .map(|d| {
+                assert_eq!(d.headers.get("x-yipanqi-province").map(String::as_str), Some(*p), "{p}/{name}");
+                assert!(!d.headers.get("x-yipanqi-detail").map(String::is_empty).unwrap_or(true), "{p}/{name}: detail");
+                (
+                    d.headers.get("x-yipanqi-reason").cloned().unwrap_or_default(),
+                    d.headers.get("x-yipanqi-record").and_then(|r| r.parse().ok()),
+                )
+            })
+            .collect();
+        // A header failure in a batch rejects every record: then the count is the records'.
+        let mut want = wanted.clone();
+        if !expected.is_array() {
+            want = vec![wanted[0].clone(); got.len().max(1)];
+        }
+        got.sort();
+        want.sort();
+        let got_reasons: Vec<&String> = got.iter().map(|(r, _)| r).collect();
+        let want_reasons: Vec<&String> = want.iter().map(|(r, _)| r).collect();
+        assert_eq!(got_reasons, want_reasons, "{p}/{name}: dead-letter reasons");
+        for ((_, g), (_, w)) in got.iter().zip(&want) {
+            if w.is_some() {
+                assert_eq!(g, w, "{p}/{name}: record index");
             }
         }
+        for (reason, _) in got {
+            reasons_seen.insert(reason.clone());
+            dead_reasons_by_province.entry(*p).or_default().push(reason);
+        }
+    }
+    assert_eq!(dead.len(), dead_reasons_by_province.values().map(Vec::len).sum::<usize>(), "no dead letter without a fixture");
+
+    // Each rejection also goes back to the sender, on its own queue, with the same reason.
+    for p in PROVINCES {
+        let code = REGION.iter().find(|(_, n)| *n == p).map(|(c, _)| *c).unwrap_or("");
+        let mut notices: Vec<String> = out
+            .iter()
+            .filter(|(q, r)| q == &format!("yipanqi.out.{p}") && r.json()["kind"] == "rejection")
+            .map(|(_, r)| {
+                assert!(r.routing_key.starts_with(&format!("{code}.")) && r.routing_key.ends_with(".rejection"), "{}", r.routing_key);
+                r.json()["body"]["reason"].as_str().unwrap_or("").to_string()
+            })
+            .collect();
+        let mut wanted = dead_reasons_by_province.get(p).cloned().unwrap_or_default();
+        notices.sort();
+        wanted.sort();
+        assert_eq!(notices, wanted, "{p}: one rejection notice per dead letter");
     }
     for reason in ["malformed", "unknown_kind", "schema_violation", "invalid_id_number", "unknown_division", "sender_mismatch"] {
         assert!(reasons_seen.contains(reason), "no fixture produced {reason}");
@@ -300,6 +321,7 @@ async fn failing_fixtures_are_dead_lettered_and_answered(db: Db) -> anyhow::Resu
     let dead = broker.take("yipanqi.dead", 1, Duration::from_secs(30)).await?;
     assert_eq!(dead[0].headers.get("x-yipanqi-reason").map(String::as_str), Some("too_large"));
     let notice = broker.take("yipanqi.out.anhui", 1, Duration::from_secs(30)).await?;
+    assert_eq!(notice[0].json()["kind"], "rejection");
     assert_eq!(notice[0].json()["body"]["reason"], "too_large");
 
     // The same legacy id and record with other content: conflicting_duplicate.

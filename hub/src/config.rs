@@ -236,8 +236,10 @@ mod tests {
 
     #[test]
     fn describe_hides_passwords() {
-        let mut c = Config::default();
-        c.database_url = "postgres://hub:s3cret@db/yipanqi".into();
+        let c = Config {
+            database_url: "postgres://hub:s3cret@db/yipanqi".into(),
+            ..Config::default()
+        };
         assert!(!c.describe().contains("s3cret"));
         assert!(!c.describe().contains("guest:guest"));
     }

@@ -74,10 +74,17 @@ pub type Draft = Map<String, Value>;
 impl Synth {
     /// A generator over the region's provinces.
     pub fn new(seed: u64, region: Vec<ProvinceInfo>) -> Synth {
+        Synth::with_serials_from(seed, region, 0)
+    }
+
+    /// A generator whose serial numbers start after `first`, so that two generators
+    /// acting for one province (its sender and its answerer) never issue the same
+    /// legacy id.
+    pub fn with_serials_from(seed: u64, region: Vec<ProvinceInfo>, first: u64) -> Synth {
         Synth {
             rng: StdRng::seed_from_u64(seed),
             region,
-            serial: 0,
+            serial: first,
         }
     }
 

@@ -108,14 +108,15 @@ impl TestEnv {
 
     /// The hub's configuration for this environment, on a free local port.
     pub fn config(&self) -> Config {
-        let mut c = Config::default();
-        c.amqp_url = self.amqp_url.clone();
-        c.database_url = self.database_url.clone();
-        c.http_addr = free_addr();
-        c.batch_linger_ms = 5;
-        c.reconnect_max_secs = 2;
-        c.shutdown_grace_secs = 10;
-        c
+        Config {
+            amqp_url: self.amqp_url.clone(),
+            database_url: self.database_url.clone(),
+            http_addr: free_addr(),
+            batch_linger_ms: 5,
+            reconnect_max_secs: 2,
+            shutdown_grace_secs: 10,
+            ..Config::default()
+        }
     }
 
     /// A connection to the test's vhost.

@@ -25,9 +25,15 @@ impl HubProcess {
 
     /// Sends SIGTERM and waits for the exit status.
     fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let mut child = self.0.take().expect("running");
-        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
-        assert!(status.success(), "kill -TERM failed");
+        let Some(mut child) = self.0.take() else {
+            anyhow::bail!("the hub is not running");
+        };
+        let sent = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        if !sent.as_ref().is_ok_and(|s| s.success()) {
+            child.kill()?;
+            child.wait()?;
+            anyhow::bail!("kill -TERM failed: {sent:?}");
+        }
         Ok(child.wait()?)
     }
 }

@@ -40,8 +40,11 @@ fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-/// DOMAIN.md §3's routing table restated for the test: (routing key, role) per delivery.
-fn expected_routes(m: &Value) -> Vec<(String, &'static str)> {
+/// (routing key, role) per delivery.
+type Routes = Vec<(String, &'static str)>;
+
+/// DOMAIN.md §3's routing table restated for the test.
+fn expected_routes(m: &Value) -> Routes {
     let kind = s(m, "/kind");
     let sender_province = s(m, "/source/province");
     let subject_reg = s(m, "/subject/registration_division");
@@ -140,7 +143,7 @@ async fn fixtures_are_delivered_to_their_owners(db: Db) -> anyhow::Result<()> {
     let hub = InProcessHub::start(env.config()).await?;
     let broker = env.connect().await?;
 
-    let mut expected: BTreeMap<String, (Value, Vec<(String, &'static str)>)> = BTreeMap::new();
+    let mut expected: BTreeMap<String, (Value, Routes)> = BTreeMap::new();
     let mut expected_unknown_refs = 0usize;
     for p in PROVINCES {
         let fixtures = valid_fixtures(p);

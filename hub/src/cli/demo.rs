@@ -59,10 +59,12 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     })?;
     let connection = Arc::new(connection);
 
-    let mut config = Config::default();
-    config.amqp_url = args.amqp_url.clone();
-    config.database_url = database_url.clone();
-    config.http_addr = args.http_addr;
+    let config = Config {
+        amqp_url: args.amqp_url.clone(),
+        database_url: database_url.clone(),
+        http_addr: args.http_addr,
+        ..Config::default()
+    };
     println!("yipanqi demo: hub on {} with store {}", args.http_addr, db_path.display());
     let hub = tokio::spawn(crate::hub::run(
         config,
@@ -114,34 +116,39 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
 
     let counts = store.province_counts().await?;
     println!();
-    println!("{:<10} {:>10} {:>10} {:>10} {:>10} {:>9}", "province", "documents", "messages", "delivered", "rejected", "answers");
-    let mut total = (0, 0, 0, 0, 0);
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>8}  ",
+        "province", "documents", "accepted", "delivered", "held", "rejected", "answers"
+    );
+    let mut total = [0i64; 6];
     for p in &provinces {
         let c = counts.get(&p.name).cloned().unwrap_or_default();
-        let docs = published.get(&p.name).map(|x| x.documents).unwrap_or(0);
-        let ans = answers.get(&p.name).copied().unwrap_or(0);
+        let docs = published.get(&p.name).map(|x| x.documents).unwrap_or(0) as i64;
+        let ans = answers.get(&p.name).copied().unwrap_or(0) as i64;
+        let row = [docs, c.messages, c.delivered, c.held, c.rejected, ans];
         println!(
-            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>9}",
-            format!("{} {}", p.label, p.name),
-            docs,
-            c.messages,
-            c.delivered,
-            c.rejected,
-            ans
+            "{:<10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>8}  {}",
+            p.name, row[0], row[1], row[2], row[3], row[4], row[5], p.label
         );
-        total = (total.0 + docs, total.1 + c.messages, total.2 + c.delivered, total.3 + c.rejected, total.4 + ans);
+        for (t, v) in total.iter_mut().zip(row) {
+            *t += v;
+        }
     }
     println!(
-        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>9}",
-        "total", total.0, total.1, total.2, total.3, total.4
+        "{:<10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>8}",
+        "total", total[0], total[1], total[2], total[3], total[4], total[5]
     );
+    println!("(documents: legacy documents published, re-sends included; accepted: canonical messages stored, answers included;");
+    println!(" delivered: accepted messages confirmed on their owners' queues; held: stored with no destination, such as a");
+    println!(" certificate whose holder's residence is unknown; answers: replies the province's system sent to deliveries)");
     println!("rejections by reason:");
     for (province, reason, n) in store.rejection_counts().await? {
         println!("  {province:<10} {reason:<22} {n}");
     }
     println!(
-        "{} messages exchanged in {:.1} s. Store: {}",
-        total.1 + total.4 as i64,
+        "{} canonical messages exchanged and {} rejections explained in {:.1} s; store {}",
+        total[1],
+        total[4],
         started.elapsed().as_secs_f64(),
         db_path.display()
     );

@@ -64,6 +64,9 @@ pub struct SimulateArgs {
     pub amqp_url: String,
 }
 
+/// Where the answering simulator's serial numbers start: publishing uses those below.
+const ANSWER_SERIALS: u64 = 600_000;
+
 /// What one province's simulator published.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Published {
@@ -296,7 +299,12 @@ pub async fn answer_all(
         let Some(mapping) = registry.get(&p.name).cloned() else {
             continue;
         };
-        let synth = Synth::new(args.seed.wrapping_add(1_000_003 + i as u64), region.clone());
+        // Answers take their legacy ids from a range of their own.
+        let synth = Synth::with_serials_from(
+            args.seed.wrapping_add(1_000_003 + i as u64),
+            region.clone(),
+            ANSWER_SERIALS,
+        );
         let connection = connection.clone();
         let args = args.clone();
         let cancel = cancel.clone();

@@ -211,6 +211,8 @@ pub struct ProvinceCounts {
     pub messages: i64,
     /// Routes confirmed by the broker, counted per message sent by the province.
     pub delivered: i64,
+    /// Messages stored and deliberately not delivered (no known destination).
+    pub held: i64,
     /// Rejections of the province's input.
     pub rejected: i64,
 }
@@ -361,7 +363,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT d.province, CAST(COUNT(*) AS BIGINT), \
                     CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM routes r WHERE r.message_id = m.message_id \
-                                               AND r.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END) AS BIGINT) \
+                                               AND r.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END) AS BIGINT), \
+                    CAST(SUM(CASE WHEN m.outcome = 'held' THEN 1 ELSE 0 END) AS BIGINT) \
              FROM messages m JOIN documents d ON d.id = m.document_id GROUP BY d.province",
         )
         .fetch_all(&self.pool)
@@ -371,6 +374,7 @@ impl Store {
             let entry = counts.entry(province).or_default();
             entry.messages = row.try_get(1)?;
             entry.delivered = row.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
+            entry.held = row.try_get::<Option<i64>, _>(3)?.unwrap_or(0);
         }
         let rows = sqlx::query("SELECT province, CAST(COUNT(*) AS BIGINT) FROM rejections GROUP BY province")
             .fetch_all(&self.pool)

@@ -57,6 +57,9 @@ pub struct Translation {
     /// The legacy message id (`source.message_id`) if the document could be read that
     /// far, also when it is rejected: the rejection names it.
     pub source_message_id: Option<String>,
+    /// The sender division as the document states it (a code of 6 or 9 digits), if it
+    /// could be read: a rejection goes back to it. Not validated.
+    pub source_division: Option<String>,
     /// `Err`: the whole document is rejected (too large, not decodable, not parseable,
     /// an inconsistent batch). `Ok`: one outcome per record, in document order.
     pub result: Result<Vec<RecordOutcome>, Rejection>,

@@ -89,6 +89,7 @@ impl Mapping {
         if bytes.len() > ctx.max_bytes {
             return Translation {
                 source_message_id: None,
+                source_division: None,
                 result: Err(Rejection::new(
                     RejectReason::TooLarge,
                     format!(
@@ -107,6 +108,7 @@ impl Mapping {
             Err(rejection) => {
                 return Translation {
                     source_message_id: None,
+                    source_division: None,
                     result: Err(rejection),
                 }
             }
@@ -117,9 +119,16 @@ impl Mapping {
             Ok(Some(id)) => Some(id.text().into_owned()),
             _ => None,
         };
+        let source_division = match convert::scalar(&self.division.resolve(root, None)) {
+            Ok(Some(d)) => Some(d.text().into_owned()).filter(|d| {
+                matches!(d.len(), 6 | 9) && d.bytes().all(|b| b.is_ascii_digit())
+            }),
+            _ => None,
+        };
         let result = self.records(root, source_message_id.as_deref(), ctx);
         Translation {
             source_message_id,
+            source_division,
             result,
         }
     }

@@ -3,7 +3,7 @@
 //! reconnects when the broker goes away. On cancellation (SIGINT/SIGTERM) it stops
 //! consuming, lets every in-flight batch finish and be acknowledged, and returns.
 
-use crate::amqp::connection::{backoff, connect_with_retry};
+use crate::amqp::connection::{backoff, connect_with_retry, retry_until_connected};
 use crate::amqp::consumer::{self, ConsumerSettings};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -67,7 +67,17 @@ pub async fn run(
             break;
         };
         let connection = Arc::new(connection);
-        topology::declare(&connection, &provinces, config.queue_type).await?;
+        match topology::declare(&connection, &provinces, config.queue_type).await {
+            Ok(()) => {}
+            Err(e) if e.conflict => return Err(e.into()),
+            Err(e) => {
+                // The connection failed under us: try again like any outage.
+                tracing::warn!(error = %e, "topology not declared; reconnecting");
+                let _ = connection.close(200, "retrying".into()).await;
+                pause(max_delay, &cancel).await;
+                continue;
+            }
+        }
         health.set_broker(true);
 
         let round = cancel.child_token();
@@ -107,12 +117,8 @@ pub async fn run(
         }
         health.set_broker(false);
         let _ = connection.close(200, "yipanqi hub stopping".into()).await;
-        if failed && !cancel.is_cancelled() {
-            let pause = backoff(max_delay).next().unwrap_or(Duration::from_secs(1));
-            tokio::select! {
-                _ = cancel.cancelled() => {}
-                _ = tokio::time::sleep(pause) => {}
-            }
+        if failed {
+            pause(max_delay, &cancel).await;
         }
     }
     tasks.shutdown().await;
@@ -120,28 +126,22 @@ pub async fn run(
     Ok(())
 }
 
+/// Waits a first backoff step before reconnecting (or until cancelled).
+async fn pause(max_delay: Duration, cancel: &CancellationToken) {
+    let delay = backoff(max_delay).next().unwrap_or(Duration::from_secs(1));
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = tokio::time::sleep(delay) => {}
+    }
+}
+
 /// Connects to the database, retrying with backoff; `None` if cancelled first.
 async fn connect_store(url: &str, max_delay: Duration, cancel: &CancellationToken) -> Option<Store> {
-    let mut delays = backoff(max_delay);
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match Store::connect(url).await {
-            Ok(store) => {
-                tracing::info!(attempt, database = %redact_url(url), "database ready");
-                return Some(store);
-            }
-            Err(e) => {
-                let delay = delays.next().unwrap_or(max_delay);
-                metrics::counter!("yipanqi_reconnects_total", "target" => "database").increment(1);
-                tracing::warn!(attempt, retry_in_ms = delay.as_millis() as u64, error = %e, "database unreachable, retrying");
-                tokio::select! {
-                    _ = cancel.cancelled() => return None,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
-        }
+    let store = retry_until_connected("database", max_delay, cancel, || Store::connect(url)).await;
+    if store.is_some() {
+        tracing::info!(database = %redact_url(url), "database ready");
     }
+    store
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

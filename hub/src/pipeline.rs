@@ -132,13 +132,27 @@ impl Pipeline {
                 received_at,
             };
             let document_id = tx.insert_document(&doc).await?;
-            let source_id = translation.source_message_id.clone();
+            // Rejections go back to the division that sent the document, when it says so
+            // in its own province; otherwise to the province as a whole.
+            let sender = translation
+                .source_division
+                .clone()
+                .filter(|d| d.starts_with(code.as_str()))
+                .unwrap_or_else(|| code.clone());
+            let at = Place {
+                code: &code,
+                province,
+                sender: &sender,
+                raw,
+                doc: &doc,
+                document_id,
+                batch,
+            };
             let records = match translation.result {
                 Ok(records) => records,
                 Err(rejection) => {
-                    let notice = self.reject(&code, province, &doc, None, rejection);
-                    let stored = tx.insert_rejection(document_id, &notice).await?;
-                    self.queue_rejection(&mut out, &code, province, raw, stored);
+                    self.store_rejection(&mut tx, &mut out, &at, None, rejection)
+                        .await?;
                     continue;
                 }
             };
@@ -149,14 +163,11 @@ impl Pipeline {
                 };
                 match planned {
                     Planned::Accepted(accepted) => {
-                        let at = Place { code: &code, province, raw, doc: &doc, document_id, batch };
                         self.store_accepted(&mut tx, &mut out, &at, *accepted).await?;
                     }
                     Planned::Rejected(rejection, message_id) => {
-                        let mut notice = self.reject(&code, province, &doc, message_id, rejection);
-                        notice.source_message_id = notice.source_message_id.or(source_id.clone());
-                        let stored = tx.insert_rejection(document_id, &notice).await?;
-                        self.queue_rejection(&mut out, &code, province, raw, stored);
+                        self.store_rejection(&mut tx, &mut out, &at, message_id, rejection)
+                            .await?;
                     }
                 }
             }
@@ -232,7 +243,14 @@ impl Pipeline {
         at: &Place<'_>,
         accepted: Accepted,
     ) -> Result<(), StoreError> {
-        let Place { code, province, raw, doc, document_id, batch } = *at;
+        let Place {
+            code,
+            province,
+            doc,
+            document_id,
+            batch,
+            ..
+        } = *at;
         let msg = &accepted.validated.message;
         let canonical = serde_json::to_string(msg).unwrap_or_default();
         let content_hash = content_hash(msg);
@@ -289,24 +307,38 @@ impl Pipeline {
                 if batch {
                     rejection = rejection.at_record(msg.source.record);
                 }
-                let mut notice = self.reject(code, province, doc, Some(msg.message_id), rejection);
-                notice.source_message_id = Some(msg.source.message_id.clone());
-                let stored = tx.insert_rejection(document_id, &notice).await?;
-                self.queue_rejection(out, code, province, raw, stored);
+                self.store_rejection(tx, out, at, Some(msg.message_id), rejection)
+                    .await?;
             }
         }
         Ok(())
     }
 
-    /// Builds the stored form of a rejection, with the notice that goes back to the sender.
-    fn reject(
+    /// Stores a rejection (unless this record was rejected before) and queues what of it
+    /// is still to publish: the dead letter and the notice to the sender.
+    async fn store_rejection(
         &self,
-        code: &str,
-        province: &str,
-        doc: &NewDocument,
+        tx: &mut StoreTx,
+        out: &mut BatchOutcome,
+        at: &Place<'_>,
         message_id: Option<Uuid>,
         rejection: Rejection,
-    ) -> NewRejection {
+    ) -> Result<(), StoreError> {
+        let notice = self.reject(at, message_id, rejection);
+        let stored = tx.insert_rejection(at.document_id, &notice).await?;
+        self.queue_rejection(out, at.code, at.province, at.raw, stored);
+        Ok(())
+    }
+
+    /// Builds the stored form of a rejection, with the notice that goes back to the sender.
+    fn reject(&self, at: &Place<'_>, message_id: Option<Uuid>, rejection: Rejection) -> NewRejection {
+        let Place {
+            code,
+            province,
+            sender,
+            doc,
+            ..
+        } = *at;
         let source_id = doc.source_message_id.clone();
         let record = rejection.record;
         let name = format!(
@@ -315,7 +347,13 @@ impl Pipeline {
             record.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
         );
         let rejection_id = hub_message_id(&name);
-        let division = format!("{code}0000");
+        // The notice's source is the sender it concerns; a province as a whole is its
+        // GB/T 2260 province-level code (34 → 340000).
+        let division = if sender.len() == 2 {
+            format!("{sender}0000")
+        } else {
+            sender.to_string()
+        };
         let now = self.clock.now();
         let notice = json!({
             "schema": yipanqi_schemas::SCHEMA_ID,
@@ -350,7 +388,7 @@ impl Pipeline {
             reason: rejection.reason.as_str().to_string(),
             detail: rejection.detail.clone(),
             notice: notice.to_string(),
-            notice_key: format!("{code}.{code}.rejection"),
+            notice_key: format!("{code}.{sender}.rejection"),
             received_at: doc.received_at,
         }
     }
@@ -466,6 +504,7 @@ fn unknown_reference(reference: Uuid, why: &str, record: Option<u32>) -> Rejecti
 struct Place<'a> {
     code: &'a str,
     province: &'a str,
+    sender: &'a str,
     raw: &'a [u8],
     doc: &'a NewDocument,
     document_id: i64,
@@ -489,6 +528,7 @@ fn translate_guarded(adapter: &dyn Adapter, raw: &[u8], ctx: &TranslateContext) 
         Ok(t) => t,
         Err(_) => Translation {
             source_message_id: None,
+            source_division: None,
             result: Err(Rejection::new(
                 RejectReason::Malformed,
                 "the document could not be translated (internal error; the hub keeps it for analysis)",

@@ -56,6 +56,8 @@ pub struct TopologyError {
     pub object: String,
     /// What the broker said, with a hint.
     pub cause: String,
+    /// The object exists with other arguments: an operator must act, retrying won't help.
+    pub conflict: bool,
 }
 
 /// Declares the whole topology for the region's provinces. Each declaration runs on a
@@ -104,6 +106,7 @@ impl Declarer<'_> {
             .map_err(|e| TopologyError {
                 object: object.to_string(),
                 cause: format!("no channel: {e}"),
+                conflict: false,
             })
     }
 
@@ -172,7 +175,8 @@ async fn finish(
         }
         Err(e) => {
             let text = e.to_string();
-            let cause = if text.contains("PRECONDITION_FAILED") || text.contains("inequivalent") {
+            let conflict = text.contains("PRECONDITION_FAILED") || text.contains("inequivalent");
+            let cause = if conflict {
                 format!(
                     "it already exists with other arguments ({text}); the hub needs {wanted} — \
                      delete it or change the hub's configuration (queue_type) to match"
@@ -180,7 +184,11 @@ async fn finish(
             } else {
                 text
             };
-            Err(TopologyError { object, cause })
+            Err(TopologyError {
+                object,
+                cause,
+                conflict,
+            })
         }
     }
 }

@@ -369,62 +369,38 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
     Ok((status, body))
 }
 
-/// The golden fixtures of a province: (file name, bytes, expected JSON) for each valid one.
-pub fn valid_fixtures(province: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
+/// A province's fixture inputs with the expectation file of each that has one with
+/// `suffix` ("expected" or "rejected"): (file name, bytes, expectation JSON).
+fn fixtures_with(province: &str, suffix: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
     let dir = workspace_root().join("mappings").join(province).join("fixtures");
-    let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return out;
+        return Vec::new();
     };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
-    for path in paths {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        if name.ends_with(".expected.json") || name.ends_with(".rejected.json") {
-            continue;
-        }
-        let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name).to_string();
-        let expected = dir.join(format!("{stem}.expected.json"));
-        if let (Ok(bytes), Ok(exp)) = (std::fs::read(&path), std::fs::read_to_string(&expected)) {
-            if let Ok(value) = serde_json::from_str(&exp) {
-                out.push((name, bytes, value));
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?.to_string();
+            if name.ends_with(".expected.json") || name.ends_with(".rejected.json") {
+                return None;
             }
-        }
-    }
-    out
+            let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name);
+            let expectation = std::fs::read_to_string(dir.join(format!("{stem}.{suffix}.json"))).ok()?;
+            let value = serde_json::from_str(&expectation).ok()?;
+            Some((name, std::fs::read(&path).ok()?, value))
+        })
+        .collect()
+}
+
+/// The golden fixtures of a province: (file name, bytes, expected JSON) for each valid one.
+pub fn valid_fixtures(province: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
+    fixtures_with(province, "expected")
 }
 
 /// The failing fixtures of a province: (file name, bytes, expected rejection JSON).
 pub fn failing_fixtures(province: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
-    let dir = workspace_root().join("mappings").join(province).join("fixtures");
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return out;
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let Some(stem) = name.strip_suffix(".rejected.json") else {
-            continue;
-        };
-        let Ok(expected) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let Ok(expected) = serde_json::from_str(&expected) else {
-            continue;
-        };
-        let input = ["json", "xml"]
-            .iter()
-            .map(|ext| dir.join(format!("{stem}.{ext}")))
-            .find(|p| p.exists());
-        if let Some(input) = input {
-            if let Ok(bytes) = std::fs::read(&input) {
-                out.push((name, bytes, expected));
-            }
-        }
-    }
-    out
+    fixtures_with(province, "rejected")
 }
 
 /// The seven launch provinces.

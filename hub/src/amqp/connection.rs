@@ -17,27 +17,37 @@ pub fn backoff(max: Duration) -> impl Iterator<Item = Duration> {
         .build()
 }
 
-/// Connects, retrying until it succeeds; `None` if cancelled first.
-pub async fn connect_with_retry(
-    url: &str,
-    name: &str,
+/// Runs `attempt` until it succeeds, waiting the backoff between tries and logging one
+/// line per failure (`target` names what is unreachable: "broker", "database");
+/// `None` if cancelled first.
+pub async fn retry_until_connected<T, E, F, Fut>(
+    target: &'static str,
     max_delay: Duration,
     cancel: &CancellationToken,
-) -> Option<Connection> {
+    mut attempt: F,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
     let mut delays = backoff(max_delay);
-    let mut attempt = 0u32;
+    let mut tries = 0u32;
     loop {
-        attempt += 1;
-        let props = ConnectionProperties::default().with_connection_name(name.into());
-        match Connection::connect(url, props).await {
-            Ok(connection) => {
-                tracing::info!(attempt, "connected to the broker");
-                return Some(connection);
+        tries += 1;
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return None,
+            result = attempt() => result,
+        };
+        match result {
+            Ok(value) => {
+                tracing::info!(attempt = tries, target, "connected");
+                return Some(value);
             }
             Err(e) => {
                 let delay = delays.next().unwrap_or(max_delay);
-                metrics::counter!("yipanqi_reconnects_total", "target" => "broker").increment(1);
-                tracing::warn!(attempt, retry_in_ms = delay.as_millis() as u64, error = %e, "broker unreachable, retrying");
+                metrics::counter!("yipanqi_reconnects_total", "target" => target).increment(1);
+                tracing::warn!(attempt = tries, target, retry_in_ms = delay.as_millis() as u64, error = %e, "{target} unreachable, retrying");
                 tokio::select! {
                     _ = cancel.cancelled() => return None,
                     _ = tokio::time::sleep(delay) => {}
@@ -45,4 +55,18 @@ pub async fn connect_with_retry(
             }
         }
     }
+}
+
+/// Connects to the broker, retrying until it succeeds; `None` if cancelled first.
+pub async fn connect_with_retry(
+    url: &str,
+    name: &str,
+    max_delay: Duration,
+    cancel: &CancellationToken,
+) -> Option<Connection> {
+    retry_until_connected("broker", max_delay, cancel, || {
+        let props = ConnectionProperties::default().with_connection_name(name.into());
+        Connection::connect(url, props)
+    })
+    .await
 }

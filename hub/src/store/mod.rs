@@ -71,6 +71,10 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Rows updated per statement when recording confirms (3 parameters each; well under
+/// SQLite's and PostgreSQL's parameter limits).
+const CONFIRM_CHUNK: usize = 500;
+
 /// The hub's store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -304,7 +308,9 @@ impl Store {
         Ok(found)
     }
 
-    /// Marks routes as confirmed by the broker.
+    /// Marks routes as confirmed by the broker: a few statements per batch, not one per
+    /// route, since the window between the broker's confirm and this record is the one
+    /// in which a crash makes a copy go out twice.
     pub async fn confirm_routes(
         &self,
         routes: &[(Uuid, String, String)],
@@ -314,17 +320,20 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        for (message_id, target, role) in routes {
-            sqlx::query(
-                "UPDATE routes SET confirmed_at = $1 \
-                 WHERE message_id = $2 AND target_division = $3 AND role = $4 AND confirmed_at IS NULL",
-            )
-            .bind(at.to_rfc3339())
-            .bind(message_id.to_string())
-            .bind(target)
-            .bind(role)
-            .execute(&mut *tx.tx)
-            .await?;
+        for chunk in routes.chunks(CONFIRM_CHUNK) {
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+                .collect();
+            let sql = format!(
+                "UPDATE routes SET confirmed_at = $1 WHERE confirmed_at IS NULL \
+                 AND (message_id, target_division, role) IN (VALUES {})",
+                tuples.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(at.to_rfc3339());
+            for (message_id, target, role) in chunk {
+                query = query.bind(message_id.to_string()).bind(target).bind(role);
+            }
+            query.execute(&mut *tx.tx).await?;
         }
         tx.commit().await
     }
@@ -341,14 +350,17 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         for (ids, column) in [(dead, "dead_confirmed_at"), (notices, "notice_confirmed_at")] {
-            for id in ids {
-                sqlx::query(&format!(
-                    "UPDATE rejections SET {column} = $1 WHERE id = $2 AND {column} IS NULL"
-                ))
-                .bind(at.to_rfc3339())
-                .bind(id)
-                .execute(&mut *tx.tx)
-                .await?;
+            for chunk in ids.chunks(CONFIRM_CHUNK) {
+                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "UPDATE rejections SET {column} = $1 WHERE {column} IS NULL AND id IN ({})",
+                    list.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(at.to_rfc3339());
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx.tx).await?;
             }
         }
         tx.commit().await

@@ -120,9 +120,8 @@ impl Mapping {
             _ => None,
         };
         let source_division = match convert::scalar(&self.division.resolve(root, None)) {
-            Ok(Some(d)) => Some(d.text().into_owned()).filter(|d| {
-                matches!(d.len(), 6 | 9) && d.bytes().all(|b| b.is_ascii_digit())
-            }),
+            Ok(Some(d)) => Some(d.text().into_owned())
+                .filter(|d| matches!(d.len(), 6 | 9) && d.bytes().all(|b| b.is_ascii_digit())),
             _ => None,
         };
         let result = self.records(root, source_message_id.as_deref(), ctx);

@@ -3,6 +3,7 @@
 //! default for a development machine. Secrets (URLs with passwords) are never printed
 //! whole: see [`Config::describe`].
 
+use crate::deadlines::rules::DeadlineSettings;
 use crate::store::redact_url;
 use crate::topology::QueueType;
 use serde::Deserialize;
@@ -46,6 +47,28 @@ pub struct Config {
     /// How long shutdown waits for in-flight batches, in seconds.
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
+    /// A folder of `YYYY.json` holiday schedules loaded over the built-in years
+    /// (`YIPANQI_CALENDAR_DIR`).
+    #[serde(default)]
+    pub calendar_dir: Option<PathBuf>,
+    /// Which answers are owed within how many working days, and the overdue scanner.
+    #[serde(default)]
+    pub deadlines: DeadlineSettings,
+    /// Settings for test runs only; never set in production.
+    #[serde(default)]
+    pub testing: Testing,
+}
+
+/// Settings that exist so that tests can drive a hub process; none has a default that
+/// does anything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Testing {
+    /// A file holding a number of seconds to add to the system clock, re-read on every
+    /// reading of the clock, so that a test can move a running hub across deadlines
+    /// (`YIPANQI_TESTING_CLOCK_OFFSET_FILE`). The hub logs a warning at start when set.
+    #[serde(default)]
+    pub clock_offset_file: Option<PathBuf>,
 }
 
 fn default_amqp_url() -> String {
@@ -133,10 +156,7 @@ impl Config {
 
     /// Applies `YIPANQI_…` variables from a lookup function (the process environment in
     /// production, a map in tests).
-    pub fn apply_env(
-        &mut self,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>
         where
             T::Err: std::fmt::Display,
@@ -166,6 +186,12 @@ impl Config {
         }
         if let Some(v) = var("YIPANQI_MAX_MESSAGE_BYTES") {
             self.max_message_bytes = parse("YIPANQI_MAX_MESSAGE_BYTES", &v)?;
+        }
+        if let Some(v) = var("YIPANQI_CALENDAR_DIR") {
+            self.calendar_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("YIPANQI_TESTING_CLOCK_OFFSET_FILE") {
+            self.testing.clock_offset_file = Some(PathBuf::from(v));
         }
         if let Some(v) = var("YIPANQI_QUEUE_TYPE") {
             self.queue_type = match v.as_str() {
@@ -212,13 +238,15 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let mut c: Config = toml::from_str("database_url = \"sqlite://file.db\"\nbatch_size = 7").expect("valid");
+        let mut c: Config =
+            toml::from_str("database_url = \"sqlite://file.db\"\nbatch_size = 7").expect("valid");
         let env: HashMap<&str, &str> = [
             ("YIPANQI_DATABASE_URL", "postgres://h/db"),
             ("YIPANQI_QUEUE_TYPE", "quorum"),
         ]
         .into();
-        c.apply_env(|k| env.get(k).map(|v| v.to_string())).expect("valid env");
+        c.apply_env(|k| env.get(k).map(|v| v.to_string()))
+            .expect("valid env");
         assert_eq!(c.database_url, "postgres://h/db");
         assert_eq!(c.batch_size, 7);
         assert_eq!(c.queue_type, QueueType::Quorum);

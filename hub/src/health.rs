@@ -48,7 +48,8 @@ impl Health {
     /// A state expecting this many consumers.
     pub fn new(expected_consumers: usize) -> Arc<Health> {
         let h = Health::default();
-        h.expected_consumers.store(expected_consumers, Ordering::SeqCst);
+        h.expected_consumers
+            .store(expected_consumers, Ordering::SeqCst);
         Arc::new(h)
     }
 

@@ -7,6 +7,7 @@ use crate::amqp::connection::{backoff, connect_with_retry, retry_until_connected
 use crate::amqp::consumer::{self, ConsumerSettings};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::deadlines::{self, scanner::Scanner, Deadlines};
 use crate::health::Health;
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::store::{redact_url, Store};
@@ -32,8 +33,9 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (YIPANQI_HTTP_ADDR)", config.http_addr))?;
+    let api = http::AppState::new(health.clone(), registry.clone());
     let mut tasks = JoinSet::new();
-    tasks.spawn(http::serve(listener, health.clone(), cancel.clone()));
+    tasks.spawn(http::serve(listener, api.clone(), cancel.clone()));
     tracing::info!(
         provinces = provinces.len(),
         http = %config.http_addr,
@@ -46,10 +48,20 @@ pub async fn run(
         return Ok(());
     };
     health.set_database(true);
+    api.set_store(store.clone());
+    let calendar = deadlines::load_calendar(config.calendar_dir.as_deref(), &store).await?;
+    let deadlines = Arc::new(Deadlines::new(config.deadlines.clone(), calendar));
+    let scanner = Scanner::new(
+        store.clone(),
+        clock.clone(),
+        deadlines.clone(),
+        registry.clone(),
+    );
     let pipeline = Pipeline::new(
         store,
         registry,
         clock,
+        deadlines,
         PipelineSettings {
             max_message_bytes: config.max_message_bytes,
         },
@@ -92,8 +104,29 @@ pub async fn run(
                 round.clone(),
             ));
         }
-        // The first consumer to stop on its own means the connection is gone: stop the
-        // others (they finish their batch) and reconnect.
+        let scan_channel = connection.create_channel().await;
+        match scan_channel {
+            Ok(channel) => {
+                if let Err(e) = channel
+                    .confirm_select(lapin::options::ConfirmSelectOptions::default())
+                    .await
+                {
+                    tracing::warn!(error = %e, "no confirm channel for the overdue scanner");
+                } else {
+                    let scanner = scanner.clone();
+                    let stop = round.clone();
+                    consumers.spawn(async move {
+                        scanner
+                            .run(channel, stop)
+                            .await
+                            .map_err(consumer::ConsumerError::Broker)
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no channel for the overdue scanner"),
+        }
+        // The first consumer (or the scanner) to stop on its own means the connection is
+        // gone: stop the others (they finish their batch) and reconnect.
         let mut failed = false;
         tokio::select! {
             _ = cancel.cancelled() => {}
@@ -108,9 +141,11 @@ pub async fn run(
         }
         round.cancel();
         let grace = Duration::from_secs(config.shutdown_grace_secs);
-        if tokio::time::timeout(grace, async { while consumers.join_next().await.is_some() {} })
-            .await
-            .is_err()
+        if tokio::time::timeout(grace, async {
+            while consumers.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
         {
             tracing::warn!("in-flight batches did not finish within the grace period; they return to the queues");
             consumers.abort_all();
@@ -136,7 +171,11 @@ async fn pause(max_delay: Duration, cancel: &CancellationToken) {
 }
 
 /// Connects to the database, retrying with backoff; `None` if cancelled first.
-async fn connect_store(url: &str, max_delay: Duration, cancel: &CancellationToken) -> Option<Store> {
+async fn connect_store(
+    url: &str,
+    max_delay: Duration,
+    cancel: &CancellationToken,
+) -> Option<Store> {
     let store = retry_until_connected("database", max_delay, cancel, || Store::connect(url)).await;
     if store.is_some() {
         tracing::info!(database = %redact_url(url), "database ready");

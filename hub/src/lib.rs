@@ -11,6 +11,7 @@ pub mod amqp;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod deadlines;
 pub mod health;
 pub mod http;
 pub mod hub;

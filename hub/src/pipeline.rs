@@ -10,6 +10,7 @@
 
 use crate::amqp::publisher::{json_properties, Outbound};
 use crate::clock::Clock;
+use crate::deadlines::Deadlines;
 use crate::routing::{self, Destination, Original, Unrouted};
 use crate::store::{
     MessageInsert, NewDocument, NewMessage, NewRejection, NewRoute, PendingRejection, Store,
@@ -27,7 +28,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 use yipanqi_adapters::{Adapter, Registry, TranslateContext, Translation};
 use yipanqi_schemas::{
-    hub_message_id, CanonicalMessage, DivisionCode, RejectReason, Rejection, Validated,
+    hub_message_id, mask_id_number, CanonicalMessage, DivisionCode, RejectReason, Rejection,
+    Validated,
 };
 
 /// Settings of the pipeline.
@@ -43,6 +45,7 @@ pub struct Pipeline {
     store: Store,
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
+    deadlines: Arc<Deadlines>,
     settings: PipelineSettings,
 }
 
@@ -79,17 +82,19 @@ enum Planned {
 }
 
 impl Pipeline {
-    /// A pipeline over a store and the region's mappings.
+    /// A pipeline over a store, the region's mappings and the deadline rules.
     pub fn new(
         store: Store,
         registry: Arc<Registry>,
         clock: Arc<dyn Clock>,
+        deadlines: Arc<Deadlines>,
         settings: PipelineSettings,
     ) -> Pipeline {
         Pipeline {
             store,
             registry,
             clock,
+            deadlines,
             settings,
         }
     }
@@ -163,7 +168,8 @@ impl Pipeline {
                 };
                 match planned {
                     Planned::Accepted(accepted) => {
-                        self.store_accepted(&mut tx, &mut out, &at, *accepted).await?;
+                        self.store_accepted(&mut tx, &mut out, &at, *accepted)
+                            .await?;
                     }
                     Planned::Rejected(rejection, message_id) => {
                         self.store_rejection(&mut tx, &mut out, &at, message_id, rejection)
@@ -206,33 +212,64 @@ impl Pipeline {
         let record = batch.then_some(msg.source.record);
         let mut original = None;
         if let Some(reference) = msg.in_reply_to {
-            match tx.message_ref(reference).await? {
-                Some(found) => match DivisionCode::parse(&found.source_division) {
-                    Ok(division) => {
-                        original = Some(Original {
-                            kind: found.kind,
-                            source_division: division,
-                        })
-                    }
-                    Err(_) => {
-                        return Ok(Planned::Rejected(
-                            unknown_reference(reference, "its sender division is no longer known", record),
-                            Some(msg.message_id),
-                        ))
-                    }
-                },
-                None => {
-                    return Ok(Planned::Rejected(
-                        unknown_reference(reference, "no such message has passed through the hub", record),
-                        Some(msg.message_id),
-                    ))
+            // DOMAIN.md §4 "references", in order: the message must be known, the answer
+            // must come from a province it was delivered to, and be about the same person.
+            let reject = |reason, detail: String, path: &str| {
+                let mut r = Rejection::new(reason, detail).with_paths(vec![path.to_string()]);
+                if let Some(n) = record {
+                    r = r.at_record(n);
+                }
+                Ok(Planned::Rejected(r, Some(msg.message_id)))
+            };
+            let Some(found) = tx.message_ref(reference).await? else {
+                return reject(
+                    RejectReason::UnknownReference,
+                    format!("in_reply_to {reference} does not refer to a message that passed through the hub"),
+                    "/in_reply_to",
+                );
+            };
+            let entitled = tx.delivered_provinces(reference).await?;
+            if !entitled.contains(&msg.source.province) {
+                return reject(
+                    RejectReason::UnauthorizedReply,
+                    format!(
+                        "{} {reference} was not delivered to province {}, so it cannot answer it",
+                        found.kind, msg.source.province
+                    ),
+                    "/in_reply_to",
+                );
+            }
+            let about = msg.subject.as_ref().map(|s| s.id_number.as_str());
+            let people = [found.subject_id.as_deref(), found.spouse_id.as_deref()];
+            if about.is_some() && people.iter().any(Option::is_some) && !people.contains(&about) {
+                return reject(
+                    RejectReason::SubjectMismatch,
+                    format!(
+                        "the answer is about another person ({}) than {} {reference}",
+                        mask_id_number(about.unwrap_or_default()),
+                        found.kind
+                    ),
+                    "/subject/id_number",
+                );
+            }
+            match DivisionCode::parse(&found.source_division) {
+                Ok(division) => {
+                    original = Some(Original {
+                        kind: found.kind,
+                        source_division: division,
+                    })
+                }
+                Err(_) => {
+                    return reject(
+                        RejectReason::UnknownReference,
+                        format!("the sender division of {reference} is no longer known"),
+                        "/in_reply_to",
+                    )
                 }
             }
         }
         let registry = &self.registry;
-        let routes = routing::route(msg, original.as_ref(), &|code| {
-            registry.contains_code(code)
-        });
+        let routes = routing::route(msg, original.as_ref(), &|code| registry.contains_code(code));
         Ok(Planned::Accepted(Box::new(Accepted { validated, routes })))
     }
 
@@ -266,7 +303,14 @@ impl Pipeline {
             kind: msg.kind.as_str().to_string(),
             source_division: msg.source.division.as_str().to_string(),
             in_reply_to: msg.in_reply_to,
-            subject_id: msg.subject.as_ref().map(|s| s.id_number.as_str().to_string()),
+            subject_id: msg
+                .subject
+                .as_ref()
+                .map(|s| s.id_number.as_str().to_string()),
+            spouse_id: msg
+                .spouse
+                .as_ref()
+                .map(|s| s.id_number.as_str().to_string()),
             content_hash: content_hash.clone(),
             canonical: canonical.clone(),
             outcome: if routes.is_empty() { "held" } else { "routed" },
@@ -276,6 +320,12 @@ impl Pipeline {
         match tx.insert_message(document_id, &new).await? {
             MessageInsert::Inserted => {
                 tx.insert_routes(msg.message_id, &routes).await?;
+                if let Ok(planned) = &accepted.routes {
+                    self.deadlines.open(tx, msg, planned, province).await?;
+                }
+                if let Some(original) = msg.in_reply_to {
+                    self.deadlines.answer(tx, msg, original, province).await?;
+                }
                 for r in &routes {
                     out.push_route(msg, &canonical, msg.message_id, r);
                 }
@@ -285,7 +335,9 @@ impl Pipeline {
                 telemetry::accepted(province, msg, routes.len(), &accepted.validated.warnings);
                 out.accepted += 1;
             }
-            MessageInsert::Existing { content_hash: stored } if stored == content_hash => {
+            MessageInsert::Existing {
+                content_hash: stored,
+            } if stored == content_hash => {
                 // A redelivery or a re-send: publish only what was never confirmed.
                 let (pending, stored_canonical) = tx.pending_routes(msg.message_id).await?;
                 let payload = stored_canonical.unwrap_or(canonical);
@@ -331,7 +383,12 @@ impl Pipeline {
     }
 
     /// Builds the stored form of a rejection, with the notice that goes back to the sender.
-    fn reject(&self, at: &Place<'_>, message_id: Option<Uuid>, rejection: Rejection) -> NewRejection {
+    fn reject(
+        &self,
+        at: &Place<'_>,
+        message_id: Option<Uuid>,
+        rejection: Rejection,
+    ) -> NewRejection {
         let Place {
             code,
             province,
@@ -466,8 +523,11 @@ impl BatchOutcome {
                 ],
             ),
         });
-        self.confirms
-            .push(ConfirmKey::Route(id, r.target_division.clone(), r.role.clone()));
+        self.confirms.push(ConfirmKey::Route(
+            id,
+            r.target_division.clone(),
+            r.role.clone(),
+        ));
     }
 }
 
@@ -484,18 +544,6 @@ fn stored_route(registry: &Registry) -> impl Fn(&routing::Route) -> NewRoute + '
         },
         routing_key: r.routing_key.clone(),
         why: r.why.clone(),
-    }
-}
-
-fn unknown_reference(reference: Uuid, why: &str, record: Option<u32>) -> Rejection {
-    let rejection = Rejection::new(
-        RejectReason::UnknownReference,
-        format!("in_reply_to {reference} does not refer to a known message: {why}"),
-    )
-    .with_paths(vec!["/in_reply_to".to_string()]);
-    match record {
-        Some(r) => rejection.at_record(r),
-        None => rejection,
     }
 }
 

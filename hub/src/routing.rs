@@ -206,7 +206,12 @@ pub fn route(
 }
 
 /// The social maintenance fee is collected by a registration place (DOMAIN.md §3).
-fn fee_collection(plan: &mut Plan<'_>, subject: &Person, spouse: &Person, home: Option<MaritalHome>) {
+fn fee_collection(
+    plan: &mut Plan<'_>,
+    subject: &Person,
+    spouse: &Person,
+    home: Option<MaritalHome>,
+) {
     let (wife, husband) = if subject.sex == Sex::Female || spouse.sex == Sex::Male {
         (subject, spouse)
     } else {
@@ -217,16 +222,25 @@ fn fee_collection(plan: &mut Plan<'_>, subject: &Person, spouse: &Person, home: 
         plan.add(
             w,
             Role::Lead,
-            "fee_collection: both spouses are registered here, so this place leads alone".to_string(),
+            "fee_collection: both spouses are registered here, so this place leads alone"
+                .to_string(),
         );
         return;
     }
     let (lead, assist, why) = match home {
         Some(MaritalHome::Husband) => (h, w, "marital_home names the husband"),
         Some(MaritalHome::Wife) => (w, h, "marital_home names the wife"),
-        None => (w, h, "no marital_home given, so the wife's registration place leads"),
+        None => (
+            w,
+            h,
+            "no marital_home given, so the wife's registration place leads",
+        ),
     };
-    plan.add(lead, Role::Lead, format!("fee_collection is led by a registration place: {why}"));
+    plan.add(
+        lead,
+        Role::Lead,
+        format!("fee_collection is led by a registration place: {why}"),
+    );
     plan.add(
         assist,
         Role::Assist,
@@ -249,7 +263,11 @@ impl Plan<'_> {
         let province = target.province().to_string();
         let (destination, routing_key, why) = if (self.in_region)(&province) {
             let key = format!("{province}.{}.{}", target.as_str(), self.kind);
-            (Destination::Region(province), key, format!("{why} {}", target.as_str()))
+            (
+                Destination::Region(province),
+                key,
+                format!("{why} {}", target.as_str()),
+            )
         } else {
             let key = format!("padis.{province}.{}.{}", target.as_str(), self.kind);
             let why = format!(
@@ -272,7 +290,9 @@ impl Plan<'_> {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
-    use yipanqi_schemas::{canonical_message_id, validate, IdCheckPolicy, IdNumber, ValidateOptions};
+    use yipanqi_schemas::{
+        canonical_message_id, validate, IdCheckPolicy, IdNumber, ValidateOptions,
+    };
 
     fn in_region(code: &str) -> bool {
         ["31", "32", "33", "34", "36", "41", "42"].contains(&code)
@@ -282,7 +302,10 @@ mod tests {
     fn id(county: &str, birth: &str, female: bool) -> String {
         let seq = if female { "002" } else { "001" };
         let first17 = format!("{county}{}{seq}", birth.replace('-', ""));
-        format!("{first17}{}", IdNumber::check_char(&first17).expect("digits"))
+        format!(
+            "{first17}{}",
+            IdNumber::check_char(&first17).expect("digits")
+        )
     }
 
     fn person(reg: &str, res: Option<&str>, female: bool) -> Value {
@@ -300,7 +323,13 @@ mod tests {
         p
     }
 
-    fn message(kind: &str, sender: &str, subject: Value, spouse: Value, body: Value) -> CanonicalMessage {
+    fn message(
+        kind: &str,
+        sender: &str,
+        subject: Value,
+        spouse: Value,
+        body: Value,
+    ) -> CanonicalMessage {
         let province = &sender[..2];
         let mut in_reply_to = Value::Null;
         if ["receipt", "birth_verify_reply"].contains(&kind) {
@@ -318,12 +347,20 @@ mod tests {
             "spouse": spouse,
             "body": body,
         });
-        let opts = ValidateOptions { expected_province: None, id_check: IdCheckPolicy::Reject };
-        validate(candidate, &opts).unwrap_or_else(|r| panic!("{kind}: {r:?}")).message
+        let opts = ValidateOptions {
+            expected_province: None,
+            id_check: IdCheckPolicy::Reject,
+        };
+        validate(candidate, &opts)
+            .unwrap_or_else(|r| panic!("{kind}: {r:?}"))
+            .message
     }
 
     fn keys(routes: &[Route]) -> Vec<(String, &'static str)> {
-        routes.iter().map(|r| (r.routing_key.clone(), r.role.as_str())).collect()
+        routes
+            .iter()
+            .map(|r| (r.routing_key.clone(), r.role.as_str()))
+            .collect()
     }
 
     #[test]
@@ -336,7 +373,10 @@ mod tests {
             json!({"checked_on": "2026-10-24", "items": ["pregnancy"], "pregnancy": "not_pregnant"}),
         );
         let routes = route(&m, None, &in_region).expect("routed");
-        assert_eq!(keys(&routes), vec![("34.341302.checkup_result".to_string(), "owner")]);
+        assert_eq!(
+            keys(&routes),
+            vec![("34.341302.checkup_result".to_string(), "owner")]
+        );
         assert!(routes[0].why.contains("registration place"));
     }
 
@@ -350,25 +390,43 @@ mod tests {
             json!({"checked_on": "2026-10-24", "items": ["pregnancy"], "pregnancy": "not_pregnant"}),
         );
         let routes = route(&m, None, &in_region).expect("routed");
-        assert_eq!(keys(&routes), vec![("padis.11.110105.checkup_result".to_string(), "owner")]);
+        assert_eq!(
+            keys(&routes),
+            vec![("padis.11.110105.checkup_result".to_string(), "owner")]
+        );
         assert_eq!(routes[0].destination, Destination::Padis);
     }
 
     #[test]
     fn a_receipt_goes_back_to_the_original_sender_division() {
-        let m = message("receipt", "341302", person("341302", Some("310104011"), true), Value::Null, json!({"status": "accepted"}));
+        let m = message(
+            "receipt",
+            "341302",
+            person("341302", Some("310104011"), true),
+            Value::Null,
+            json!({"status": "accepted"}),
+        );
         let original = Original {
             kind: "checkup_result".into(),
             source_division: DivisionCode::parse("310104").expect("known"),
         };
         let routes = route(&m, Some(&original), &in_region).expect("routed");
-        assert_eq!(keys(&routes), vec![("31.310104.receipt".to_string(), "owner")]);
+        assert_eq!(
+            keys(&routes),
+            vec![("31.310104.receipt".to_string(), "owner")]
+        );
     }
 
     #[test]
     fn honor_certificates_go_to_both_registration_places_once_each() {
         let body = json!({"child_birth_date": "2015-03-02"});
-        let both = message("honor_cert_request", "320583", person("341302", Some("320583104"), true), person("420106", Some("320583104"), false), body.clone());
+        let both = message(
+            "honor_cert_request",
+            "320583",
+            person("341302", Some("320583104"), true),
+            person("420106", Some("320583104"), false),
+            body.clone(),
+        );
         assert_eq!(
             keys(&route(&both, None, &in_region).expect("routed")),
             vec![
@@ -376,7 +434,13 @@ mod tests {
                 ("42.420106.honor_cert_request".to_string(), "owner")
             ]
         );
-        let same = message("honor_cert_request", "320583", person("341302", Some("320583104"), true), person("341302", Some("320583104"), false), body);
+        let same = message(
+            "honor_cert_request",
+            "320583",
+            person("341302", Some("320583104"), true),
+            person("341302", Some("320583104"), false),
+            body,
+        );
         assert_eq!(route(&same, None, &in_region).expect("routed").len(), 1);
     }
 
@@ -384,21 +448,48 @@ mod tests {
     fn fee_collection_lead_follows_marital_home_then_the_wife() {
         let wife = person("341302", Some("320583104"), true);
         let husband = person("420106", Some("320583104"), false);
-        let m = message("fee_collection", "341302", wife.clone(), husband.clone(), json!({"case_no": "ZS1", "marital_home": "husband"}));
+        let m = message(
+            "fee_collection",
+            "341302",
+            wife.clone(),
+            husband.clone(),
+            json!({"case_no": "ZS1", "marital_home": "husband"}),
+        );
         assert_eq!(
             keys(&route(&m, None, &in_region).expect("routed")),
-            vec![("42.420106.fee_collection".to_string(), "lead"), ("34.341302.fee_collection".to_string(), "assist")]
+            vec![
+                ("42.420106.fee_collection".to_string(), "lead"),
+                ("34.341302.fee_collection".to_string(), "assist")
+            ]
         );
         // Same province, different places, no marital_home: the wife's place leads.
         let husband_same_province = person("340104", Some("320583104"), false);
-        let m = message("fee_collection", "341302", husband_same_province, wife.clone(), json!({"case_no": "ZS2"}));
+        let m = message(
+            "fee_collection",
+            "341302",
+            husband_same_province,
+            wife.clone(),
+            json!({"case_no": "ZS2"}),
+        );
         assert_eq!(
             keys(&route(&m, None, &in_region).expect("routed")),
-            vec![("34.341302.fee_collection".to_string(), "lead"), ("34.340104.fee_collection".to_string(), "assist")]
+            vec![
+                ("34.341302.fee_collection".to_string(), "lead"),
+                ("34.340104.fee_collection".to_string(), "assist")
+            ]
         );
         // Same place: it leads alone.
-        let m = message("fee_collection", "341302", wife.clone(), person("341302", None, false), json!({"case_no": "ZS3"}));
-        assert_eq!(keys(&route(&m, None, &in_region).expect("routed")), vec![("34.341302.fee_collection".to_string(), "lead")]);
+        let m = message(
+            "fee_collection",
+            "341302",
+            wife.clone(),
+            person("341302", None, false),
+            json!({"case_no": "ZS3"}),
+        );
+        assert_eq!(
+            keys(&route(&m, None, &in_region).expect("routed")),
+            vec![("34.341302.fee_collection".to_string(), "lead")]
+        );
     }
 
     #[test]
@@ -429,16 +520,37 @@ mod tests {
             person("420106", Some("341302001"), false),
             json!({"children_count": 1}),
         );
-        assert_eq!(keys(&route(&m, None, &in_region).expect("routed")), vec![("42.420106.second_birth_consult".to_string(), "owner")]);
+        assert_eq!(
+            keys(&route(&m, None, &in_region).expect("routed")),
+            vec![("42.420106.second_birth_consult".to_string(), "owner")]
+        );
     }
 
     #[test]
     fn migration_notices_go_to_the_other_side() {
         let body = json!({"change": "outflow", "effective_on": "2026-10-01"});
-        let from_registration = message("migration_notice", "341302", person("341302", Some("320583104"), true), Value::Null, body.clone());
-        assert_eq!(keys(&route(&from_registration, None, &in_region).expect("routed")), vec![("32.320583104.migration_notice".to_string(), "owner")]);
-        let from_residence = message("migration_notice", "320583", person("341302", Some("320583104"), true), Value::Null, body);
-        assert_eq!(keys(&route(&from_residence, None, &in_region).expect("routed")), vec![("34.341302.migration_notice".to_string(), "owner")]);
+        let from_registration = message(
+            "migration_notice",
+            "341302",
+            person("341302", Some("320583104"), true),
+            Value::Null,
+            body.clone(),
+        );
+        assert_eq!(
+            keys(&route(&from_registration, None, &in_region).expect("routed")),
+            vec![("32.320583104.migration_notice".to_string(), "owner")]
+        );
+        let from_residence = message(
+            "migration_notice",
+            "320583",
+            person("341302", Some("320583104"), true),
+            Value::Null,
+            body,
+        );
+        assert_eq!(
+            keys(&route(&from_residence, None, &in_region).expect("routed")),
+            vec![("34.341302.migration_notice".to_string(), "owner")]
+        );
     }
 
     #[test]
@@ -450,6 +562,9 @@ mod tests {
             Value::Null,
             json!({"cert_no": "HY1", "issued_on": "2026-10-01"}),
         );
-        assert!(matches!(route(&m, None, &in_region), Err(Unrouted::Held(_))));
+        assert!(matches!(
+            route(&m, None, &in_region),
+            Err(Unrouted::Held(_))
+        ));
     }
 }

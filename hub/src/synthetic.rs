@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use yipanqi_adapters::ProvinceInfo;
 use yipanqi_schemas::{
-    canonical_message_id, divisions_in_province, validate, CanonicalMessage, IdCheckPolicy, IdNumber,
-    Kind, ValidateOptions,
+    canonical_message_id, divisions_in_province, validate, CanonicalMessage, IdCheckPolicy,
+    IdNumber, Kind, ValidateOptions,
 };
 
 const SURNAMES: &[&str] = &[
@@ -122,7 +122,10 @@ impl Synth {
     /// A province of the region other than `not`, or (sometimes) one outside it.
     fn elsewhere(&mut self, not: &str, outside_share: f64) -> String {
         if self.chance(outside_share) {
-            return OUTSIDE.choose(&mut self.rng).map(|s| s.to_string()).unwrap_or_default();
+            return OUTSIDE
+                .choose(&mut self.rng)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
         }
         let others: Vec<&ProvinceInfo> = self.region.iter().filter(|p| p.code != not).collect();
         others
@@ -167,7 +170,13 @@ impl Synth {
     }
 
     /// A draft of an unprompted message of `kind` sent from `sender`'s division `division`.
-    pub fn draft(&mut self, sender: &ProvinceInfo, division: &str, kind: Kind, today: NaiveDate) -> Draft {
+    pub fn draft(
+        &mut self,
+        sender: &ProvinceInfo,
+        division: &str,
+        kind: Kind,
+        today: NaiveDate,
+    ) -> Draft {
         let side = match kind {
             Kind::MarriageCertIssued | Kind::SecondBirthConsult | Kind::FeeCollection => {
                 Side::Registration
@@ -189,7 +198,8 @@ impl Synth {
         };
         let known_residence = !(kind == Kind::MarriageCertIssued && self.chance(0.05));
         let subject = self.person(&reg, known_residence.then_some(res.as_str()), true);
-        let days_ago = |rng: &mut StdRng, max: i64| today - Duration::days(rng.random_range(0..max));
+        let days_ago =
+            |rng: &mut StdRng, max: i64| today - Duration::days(rng.random_range(0..max));
         let mut spouse = Value::Null;
         let mut body = json!({});
         match kind {
@@ -211,7 +221,11 @@ impl Synth {
                 body = json!({ "children_count": 1 });
             }
             Kind::HonorCertRequest => {
-                let spouse_reg = if self.chance(0.5) { reg.clone() } else { self.division(&away) };
+                let spouse_reg = if self.chance(0.5) {
+                    reg.clone()
+                } else {
+                    self.division(&away)
+                };
                 spouse = self.person(&spouse_reg, Some(&res), false);
                 body = json!({ "child_birth_date": days_ago(&mut self.rng, 5000).to_string() });
             }
@@ -269,7 +283,11 @@ impl Synth {
                     "institution": format!("{}{}", divisions_name(&res), INSTITUTIONS.choose(&mut self.rng).copied().unwrap_or("卫生院")),
                 });
                 if iud {
-                    body["iud"] = json!(if self.chance(0.9) { "in_place" } else { "displaced" });
+                    body["iud"] = json!(if self.chance(0.9) {
+                        "in_place"
+                    } else {
+                        "displaced"
+                    });
                 }
             }
             Kind::FeeCollection => {
@@ -303,7 +321,12 @@ impl Synth {
 
     /// A draft of the answer `responder` owes to a delivered `original`, if its kind
     /// expects one.
-    pub fn answer_draft(&mut self, original: &CanonicalMessage, division: &str, today: NaiveDate) -> Option<Draft> {
+    pub fn answer_draft(
+        &mut self,
+        original: &CanonicalMessage,
+        division: &str,
+        today: NaiveDate,
+    ) -> Option<Draft> {
         let (kind, body) = match original.kind {
             Kind::BirthVerifyRequest => (
                 Kind::BirthVerifyReply,
@@ -359,7 +382,9 @@ impl Synth {
 }
 
 fn divisions_name(code: &str) -> String {
-    yipanqi_schemas::division_name(code).unwrap_or("").to_string()
+    yipanqi_schemas::division_name(code)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Completes drafts into canonical messages of one legacy document: its id, sender
@@ -377,7 +402,11 @@ pub fn finish(
         draft.insert("schema".into(), json!(yipanqi_schemas::SCHEMA_ID));
         draft.insert(
             "message_id".into(),
-            json!(canonical_message_id(&sender.code, source_message_id, record)),
+            json!(canonical_message_id(
+                &sender.code,
+                source_message_id,
+                record
+            )),
         );
         draft.insert(
             "source".into(),
@@ -403,7 +432,10 @@ mod tests {
     use super::*;
 
     fn region() -> Vec<ProvinceInfo> {
-        yipanqi_adapters::Registry::builtin().provinces().cloned().collect()
+        yipanqi_adapters::Registry::builtin()
+            .provinces()
+            .cloned()
+            .collect()
     }
 
     #[test]
@@ -433,17 +465,33 @@ mod tests {
         let mut synth = Synth::new(9, region.clone());
         let today = NaiveDate::from_ymd_opt(2026, 11, 3).expect("date");
         let sent = DateTime::parse_from_rfc3339("2026-11-03T09:12:00+08:00").expect("time");
-        let anhui = region.iter().find(|p| p.code == "34").expect("anhui").clone();
+        let anhui = region
+            .iter()
+            .find(|p| p.code == "34")
+            .expect("anhui")
+            .clone();
         let division = synth.division("34");
         let draft = synth.draft(&anhui, &division, Kind::CheckupResult, today);
-        let original = finish(&anhui, "AH1", sent, vec![draft]).expect("valid").remove(0);
-        let owner_code = original.subject.as_ref().expect("subject").registration_division.province().to_string();
+        let original = finish(&anhui, "AH1", sent, vec![draft])
+            .expect("valid")
+            .remove(0);
+        let owner_code = original
+            .subject
+            .as_ref()
+            .expect("subject")
+            .registration_division
+            .province()
+            .to_string();
         let Some(owner) = region.iter().find(|p| p.code == owner_code) else {
             return; // registered outside the region: answered by PADIS, not simulated
         };
         let owner_division = synth.division(&owner.code);
-        let answer = synth.answer_draft(&original, &owner_division, today).expect("receipt owed");
-        let answer = finish(owner, "R1", sent, vec![answer]).expect("valid").remove(0);
+        let answer = synth
+            .answer_draft(&original, &owner_division, today)
+            .expect("receipt owed");
+        let answer = finish(owner, "R1", sent, vec![answer])
+            .expect("valid")
+            .remove(0);
         assert_eq!(answer.kind, Kind::Receipt);
         assert_eq!(answer.in_reply_to, Some(original.message_id));
     }

@@ -62,5 +62,6 @@ pub fn rejected(province: &str, message_id: Option<Uuid>, rejection: &Rejection)
 
 /// Outbound copies were confirmed by the broker.
 pub fn delivered(province: &str, copies: usize) {
-    metrics::counter!("yipanqi_messages_delivered_total", "province" => province.to_string()).increment(copies as u64);
+    metrics::counter!("yipanqi_messages_delivered_total", "province" => province.to_string())
+        .increment(copies as u64);
 }

@@ -120,7 +120,13 @@ impl Declarer<'_> {
         let result = channel
             .exchange_declare(name.into(), kind.clone(), options, FieldTable::default())
             .await;
-        finish(channel, object, result, &format!("a durable {kind:?} exchange")).await
+        finish(
+            channel,
+            object,
+            result,
+            &format!("a durable {kind:?} exchange"),
+        )
+        .await
     }
 
     async fn queue(&self, name: &str) -> Result<(), TopologyError> {
@@ -143,7 +149,13 @@ impl Declarer<'_> {
             .queue_declare(name.into(), options, args)
             .await
             .map(|_| ());
-        finish(channel, object, result, &format!("a durable {type_name} queue")).await
+        finish(
+            channel,
+            object,
+            result,
+            &format!("a durable {type_name} queue"),
+        )
+        .await
     }
 
     async fn bind(&self, queue: &str, exchange: &str, key: &str) -> Result<(), TopologyError> {

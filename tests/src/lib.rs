@@ -7,7 +7,9 @@
 
 use anyhow::{bail, Context};
 use lapin::message::BasicGetMessage;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use std::net::SocketAddr;
@@ -90,7 +92,10 @@ impl TestEnv {
         rabbitmqctl(&["add_vhost", &vhost])?;
         rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"])?;
         let amqp_url = format!("amqp://guest:guest@127.0.0.1:5672/{vhost}");
-        let dir = workspace_root().join("target").join("test-output").join(&name);
+        let dir = workspace_root()
+            .join("target")
+            .join("test-output")
+            .join(&name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let database_url = match db {
@@ -220,7 +225,12 @@ impl Broker {
     }
 
     /// Takes every message from a queue until it has been empty for `quiet`, or `limit` passed.
-    pub async fn drain(&self, queue: &str, quiet: Duration, limit: Duration) -> anyhow::Result<Vec<Received>> {
+    pub async fn drain(
+        &self,
+        queue: &str,
+        quiet: Duration,
+        limit: Duration,
+    ) -> anyhow::Result<Vec<Received>> {
         let start = Instant::now();
         let mut last = Instant::now();
         let mut out = Vec::new();
@@ -247,14 +257,25 @@ impl Broker {
 
     /// Takes at least `min` messages (waiting up to `limit`), then everything that follows
     /// until the queue has been empty for `quiet`.
-    pub async fn take_settled(&self, queue: &str, min: usize, quiet: Duration, limit: Duration) -> anyhow::Result<Vec<Received>> {
+    pub async fn take_settled(
+        &self,
+        queue: &str,
+        min: usize,
+        quiet: Duration,
+        limit: Duration,
+    ) -> anyhow::Result<Vec<Received>> {
         let mut out = self.take(queue, min, limit).await?;
         out.extend(self.drain(queue, quiet, limit).await?);
         Ok(out)
     }
 
     /// Takes messages from a queue until `n` have arrived or `limit` passed.
-    pub async fn take(&self, queue: &str, n: usize, limit: Duration) -> anyhow::Result<Vec<Received>> {
+    pub async fn take(
+        &self,
+        queue: &str,
+        n: usize,
+        limit: Duration,
+    ) -> anyhow::Result<Vec<Received>> {
         let start = Instant::now();
         let mut out = Vec::new();
         while out.len() < n && start.elapsed() < limit {
@@ -280,17 +301,18 @@ fn received(m: BasicGetMessage) -> Received {
         .map(|h| {
             h.inner()
                 .iter()
-                .filter_map(|(k, v)| {
-                    v.as_long_string()
-                        .map(|s| (k.to_string(), s.to_string()))
-                })
+                .filter_map(|(k, v)| v.as_long_string().map(|s| (k.to_string(), s.to_string())))
                 .collect()
         })
         .unwrap_or_default();
     Received {
         routing_key: d.routing_key.to_string(),
         message_id: d.properties.message_id().as_ref().map(|s| s.to_string()),
-        correlation_id: d.properties.correlation_id().as_ref().map(|s| s.to_string()),
+        correlation_id: d
+            .properties
+            .correlation_id()
+            .as_ref()
+            .map(|s| s.to_string()),
         body: d.data,
         headers,
     }
@@ -311,7 +333,10 @@ impl InProcessHub {
     }
 
     /// Starts the hub with a given clock and waits until it is ready.
-    pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<InProcessHub> {
+    pub async fn start_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<InProcessHub> {
         let registry = Arc::new(yipanqi_adapters::Registry::builtin());
         let cancel = CancellationToken::new();
         let http = config.http_addr;
@@ -365,14 +390,20 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("no HTTP status")?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 /// A province's fixture inputs with the expectation file of each that has one with
 /// `suffix` ("expected" or "rejected"): (file name, bytes, expectation JSON).
 fn fixtures_with(province: &str, suffix: &str) -> Vec<(String, Vec<u8>, serde_json::Value)> {
-    let dir = workspace_root().join("mappings").join(province).join("fixtures");
+    let dir = workspace_root()
+        .join("mappings")
+        .join(province)
+        .join("fixtures");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };
@@ -386,7 +417,8 @@ fn fixtures_with(province: &str, suffix: &str) -> Vec<(String, Vec<u8>, serde_js
                 return None;
             }
             let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name);
-            let expectation = std::fs::read_to_string(dir.join(format!("{stem}.{suffix}.json"))).ok()?;
+            let expectation =
+                std::fs::read_to_string(dir.join(format!("{stem}.{suffix}.json"))).ok()?;
             let value = serde_json::from_str(&expectation).ok()?;
             Some((name, std::fs::read(&path).ok()?, value))
         })
@@ -404,4 +436,6 @@ pub fn failing_fixtures(province: &str) -> Vec<(String, Vec<u8>, serde_json::Val
 }
 
 /// The seven launch provinces.
-pub const PROVINCES: [&str; 7] = ["shanghai", "jiangsu", "zhejiang", "anhui", "jiangxi", "henan", "hubei"];
+pub const PROVINCES: [&str; 7] = [
+    "shanghai", "jiangsu", "zhejiang", "anhui", "jiangxi", "henan", "hubei",
+];

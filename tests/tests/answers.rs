@@ -38,12 +38,19 @@ async fn answers_go_back_to_the_sender(db: Db) -> anyhow::Result<()> {
                 let division = synth.division(&sender.code);
                 let draft = synth.draft(sender, &division, kind, today);
                 let id = mapping.render_message_id(&division, sent, synth.next_serial());
-                let msg = finish(sender, &id, sent, vec![draft]).map_err(|r| anyhow::anyhow!("{r:?}"))?.remove(0);
+                let msg = finish(sender, &id, sent, vec![draft])
+                    .map_err(|r| anyhow::anyhow!("{r:?}"))?
+                    .remove(0);
                 if owner_province(&msg).is_some_and(|p| registry.contains_code(&p)) {
                     break msg;
                 }
             };
-            broker.publish(&sender.name, &mapping.render(std::slice::from_ref(&msg), &RenderOptions { variant: 0 })?).await?;
+            broker
+                .publish(
+                    &sender.name,
+                    &mapping.render(std::slice::from_ref(&msg), &RenderOptions { variant: 0 })?,
+                )
+                .await?;
             originals.push(msg);
         }
     }
@@ -52,9 +59,17 @@ async fn answers_go_back_to_the_sender(db: Db) -> anyhow::Result<()> {
     let mut inboxes = Vec::new();
     for owner in &region {
         let queue = format!("yipanqi.out.{}", owner.name);
-        let wanted = originals.iter().filter(|m| owner_province(m).as_deref() == Some(owner.code.as_str())).count();
+        let wanted = originals
+            .iter()
+            .filter(|m| owner_province(m).as_deref() == Some(owner.code.as_str()))
+            .count();
         let delivered = broker.take(&queue, wanted, Duration::from_secs(30)).await?;
-        assert_eq!(delivered.len(), wanted, "{queue}: every original owned by {} arrives", owner.name);
+        assert_eq!(
+            delivered.len(),
+            wanted,
+            "{queue}: every original owned by {} arrives",
+            owner.name
+        );
         inboxes.push((owner, delivered));
     }
     // …and answers them in its own format.
@@ -63,12 +78,24 @@ async fn answers_go_back_to_the_sender(db: Db) -> anyhow::Result<()> {
         let mapping = registry.get(&owner.name).expect("mapping");
         for d in delivered {
             let original: CanonicalMessage = serde_json::from_slice(&d.body)?;
-            let target = d.headers.get("x-yipanqi-target").cloned().expect("target header");
-            let draft = synth.answer_draft(&original, &target, today).expect("an answer is owed");
+            let target = d
+                .headers
+                .get("x-yipanqi-target")
+                .cloned()
+                .expect("target header");
+            let draft = synth
+                .answer_draft(&original, &target, today)
+                .expect("an answer is owed");
             let id = mapping.render_message_id(&target, sent, synth.next_serial());
-            let answer = finish(owner, &id, sent, vec![draft]).map_err(|r| anyhow::anyhow!("{r:?}"))?.remove(0);
+            let answer = finish(owner, &id, sent, vec![draft])
+                .map_err(|r| anyhow::anyhow!("{r:?}"))?
+                .remove(0);
             broker
-                .publish(&owner.name, &mapping.render(std::slice::from_ref(&answer), &RenderOptions { variant: 1 })?)
+                .publish(
+                    &owner.name,
+                    &mapping
+                        .render(std::slice::from_ref(&answer), &RenderOptions { variant: 1 })?,
+                )
                 .await?;
             answered.push((original, answer));
         }
@@ -79,30 +106,62 @@ async fn answers_go_back_to_the_sender(db: Db) -> anyhow::Result<()> {
     let mut kinds = BTreeSet::new();
     for sender in &region {
         let queue = format!("yipanqi.out.{}", sender.name);
-        let mine: Vec<_> = answered.iter().filter(|(o, _)| o.source.province == sender.code).collect();
-        let got = broker.take(&queue, mine.len(), Duration::from_secs(30)).await?;
-        assert_eq!(got.len(), mine.len(), "{queue}: every answer to {} comes back", sender.name);
+        let mine: Vec<_> = answered
+            .iter()
+            .filter(|(o, _)| o.source.province == sender.code)
+            .collect();
+        let got = broker
+            .take(&queue, mine.len(), Duration::from_secs(30))
+            .await?;
+        assert_eq!(
+            got.len(),
+            mine.len(),
+            "{queue}: every answer to {} comes back",
+            sender.name
+        );
         for r in got {
             let body = r.json();
             let (original, answer) = mine
                 .iter()
                 .find(|(_, a)| body["message_id"] == a.message_id.to_string())
                 .unwrap_or_else(|| panic!("unexpected message on {queue}: {body}"));
-            assert_eq!(r.routing_key, format!("{}.{}.{}", sender.code, original.source.division.as_str(), answer.kind));
-            assert_eq!(r.correlation_id.as_deref(), Some(original.message_id.to_string().as_str()));
+            assert_eq!(
+                r.routing_key,
+                format!(
+                    "{}.{}.{}",
+                    sender.code,
+                    original.source.division.as_str(),
+                    answer.kind
+                )
+            );
+            assert_eq!(
+                r.correlation_id.as_deref(),
+                Some(original.message_id.to_string().as_str())
+            );
             assert_eq!(body["in_reply_to"], original.message_id.to_string());
-            assert_eq!(r.headers.get("x-yipanqi-role").map(String::as_str), Some("owner"));
+            assert_eq!(
+                r.headers.get("x-yipanqi-role").map(String::as_str),
+                Some("owner")
+            );
             kinds.insert(answer.kind);
         }
     }
-    for kind in [Kind::BirthVerifyReply, Kind::SecondBirthOpinion, Kind::Receipt] {
+    for kind in [
+        Kind::BirthVerifyReply,
+        Kind::SecondBirthOpinion,
+        Kind::Receipt,
+    ] {
         assert!(kinds.contains(&kind), "no {kind} travelled");
     }
     assert!(
         kinds.contains(&Kind::MarriageCertReissued) || kinds.contains(&Kind::MarriageCertDelegated),
         "no answer to a missing certificate travelled"
     );
-    assert_eq!(broker.depth("yipanqi.dead").await?, 0, "nothing was rejected");
+    assert_eq!(
+        broker.depth("yipanqi.dead").await?,
+        0,
+        "nothing was rejected"
+    );
     hub.stop().await?;
     Ok(())
 }

@@ -28,7 +28,10 @@ impl HubProcess {
         let Some(mut child) = self.0.take() else {
             anyhow::bail!("the hub is not running");
         };
-        let sent = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         if !sent.as_ref().is_ok_and(|s| s.success()) {
             child.kill()?;
             child.wait()?;
@@ -46,17 +49,19 @@ impl Drop for HubProcess {
 
 fn start(env: &TestEnv, http: std::net::SocketAddr, log: &str) -> anyhow::Result<HubProcess> {
     let log = std::fs::File::create(env.dir.join(log))?;
-    Ok(HubProcess(Some(Command::new(hub_binary())
-        .arg("--log-format")
-        .arg("json")
-        .arg("run")
-        .env("YIPANQI_AMQP_URL", &env.amqp_url)
-        .env("YIPANQI_DATABASE_URL", &env.database_url)
-        .env("YIPANQI_HTTP_ADDR", http.to_string())
-        .env("YIPANQI_BATCH_SIZE", "50")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()?)))
+    Ok(HubProcess(Some(
+        Command::new(hub_binary())
+            .arg("--log-format")
+            .arg("json")
+            .arg("run")
+            .env("YIPANQI_AMQP_URL", &env.amqp_url)
+            .env("YIPANQI_DATABASE_URL", &env.database_url)
+            .env("YIPANQI_HTTP_ADDR", http.to_string())
+            .env("YIPANQI_BATCH_SIZE", "50")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?,
+    )))
 }
 
 /// Copies of the valid, unprompted fixtures under fresh legacy ids: (province, bytes,
@@ -70,7 +75,10 @@ fn workload(copies: usize) -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
             if records.is_empty() || records.iter().any(|m| !m["in_reply_to"].is_null()) {
                 continue;
             }
-            let legacy = records[0]["source"]["message_id"].as_str().unwrap_or_default().to_string();
+            let legacy = records[0]["source"]["message_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if legacy.len() < 6 {
                 continue;
             }
@@ -80,7 +88,10 @@ fn workload(copies: usize) -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
                 let replaced = replace_all(&bytes, legacy.as_bytes(), fresh.as_bytes());
                 let ids = records
                     .iter()
-                    .filter(|m| m["kind"] != "marriage_cert_issued" || m["subject"].get("residence_division").is_some())
+                    .filter(|m| {
+                        m["kind"] != "marriage_cert_issued"
+                            || m["subject"].get("residence_division").is_some()
+                    })
                     .map(|m| {
                         let record = m["source"]["record"].as_u64().unwrap_or(0) as u32;
                         canonical_message_id(code, &fresh, record).to_string()
@@ -151,8 +162,14 @@ async fn sigkill_mid_run_loses_nothing(db: Db) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let inbound_at_kill = inbound_depth(&broker).await?;
-    assert!(inbound_at_kill > 0, "the hub finished before it could be killed; the workload is too small");
-    assert!((inbound_at_kill as usize) < work.len(), "the hub acknowledged nothing before the kill");
+    assert!(
+        inbound_at_kill > 0,
+        "the hub finished before it could be killed; the workload is too small"
+    );
+    assert!(
+        (inbound_at_kill as usize) < work.len(),
+        "the hub acknowledged nothing before the kill"
+    );
 
     let hub = start(&env, http, "hub-3.log")?;
     wait_ready(http, Duration::from_secs(60)).await?;
@@ -165,36 +182,64 @@ async fn sigkill_mid_run_loses_nothing(db: Db) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let mut copies: BTreeMap<String, Vec<(String, String, Value)>> = BTreeMap::new();
-    let mut queues: Vec<String> = PROVINCES.iter().map(|p| format!("yipanqi.out.{p}")).collect();
+    let mut queues: Vec<String> = PROVINCES
+        .iter()
+        .map(|p| format!("yipanqi.out.{p}"))
+        .collect();
     queues.push("yipanqi.out.padis".into());
     for q in &queues {
-        for r in broker.drain(q, Duration::from_millis(500), Duration::from_secs(60)).await? {
+        for r in broker
+            .drain(q, Duration::from_millis(500), Duration::from_secs(60))
+            .await?
+        {
             let body = r.json();
-            assert_ne!(body["kind"], "rejection", "nothing in the workload is invalid: {body}");
-            let target = r.headers.get("x-yipanqi-target").cloned().unwrap_or_default();
+            assert_ne!(
+                body["kind"], "rejection",
+                "nothing in the workload is invalid: {body}"
+            );
+            let target = r
+                .headers
+                .get("x-yipanqi-target")
+                .cloned()
+                .unwrap_or_default();
             copies
                 .entry(r.message_id.clone().unwrap_or_default())
                 .or_default()
                 .push((r.routing_key.clone(), target, body));
         }
     }
-    assert_eq!(broker.depth("yipanqi.dead").await?, 0, "nothing was rejected");
+    assert_eq!(
+        broker.depth("yipanqi.dead").await?,
+        0,
+        "nothing was rejected"
+    );
 
     let delivered: BTreeSet<String> = copies.keys().cloned().collect();
     let missing: Vec<&String> = expected.difference(&delivered).collect();
     let unexpected: Vec<&String> = delivered.difference(&expected).collect();
-    assert!(missing.is_empty(), "{} messages lost after the crash, e.g. {:?}", missing.len(), &missing[..missing.len().min(3)]);
+    assert!(
+        missing.is_empty(),
+        "{} messages lost after the crash, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(3)]
+    );
     assert!(unexpected.is_empty(), "unexpected messages {unexpected:?}");
     let mut redelivered = 0;
     for (id, list) in &copies {
         let mut per_target: BTreeMap<(String, String), Vec<&Value>> = BTreeMap::new();
         for (key, target, body) in list {
-            per_target.entry((key.clone(), target.clone())).or_default().push(body);
+            per_target
+                .entry((key.clone(), target.clone()))
+                .or_default()
+                .push(body);
         }
         for ((key, _), bodies) in per_target {
             redelivered += bodies.len() - 1;
             for b in &bodies {
-                assert_eq!(*b, bodies[0], "a redelivery of {id} to {key} differs from the first copy");
+                assert_eq!(
+                    *b, bodies[0],
+                    "a redelivery of {id} to {key} differs from the first copy"
+                );
                 assert_eq!(b["message_id"], Value::String(id.clone()));
             }
         }

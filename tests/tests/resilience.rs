@@ -33,7 +33,10 @@ async fn a_queue_declared_with_other_arguments_is_named() -> anyhow::Result<()> 
     let conn = Connection::connect(&env.amqp_url, ConnectionProperties::default()).await?;
     let channel = conn.create_channel().await?;
     let mut args = FieldTable::default();
-    args.insert(ShortString::from("x-max-length"), AMQPValue::LongLongInt(10));
+    args.insert(
+        ShortString::from("x-max-length"),
+        AMQPValue::LongLongInt(10),
+    );
     channel
         .queue_declare(
             "yipanqi.in.anhui".into(),
@@ -65,7 +68,12 @@ async fn a_queue_declared_with_other_arguments_is_named() -> anyhow::Result<()> 
 async fn the_hub_waits_for_the_database_and_the_broker() -> anyhow::Result<()> {
     let env = TestEnv::new("waiting", Db::Postgres).await?;
     // Neither exists yet: the database is dropped, the vhost deleted.
-    let db_name = env.database_url.rsplit('/').next().unwrap_or_default().to_string();
+    let db_name = env
+        .database_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     drop_database(&db_name).await?;
     rabbitmqctl(&["delete_vhost", &env.vhost]);
 
@@ -99,18 +107,35 @@ async fn the_hub_waits_for_the_database_and_the_broker() -> anyhow::Result<()> {
             assert_eq!(body["checks"]["broker"], "disconnected");
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the hub never connected to the database: {body}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the hub never connected to the database: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     rabbitmqctl(&["add_vhost", &env.vhost]);
-    rabbitmqctl(&["set_permissions", "-p", &env.vhost, "guest", ".*", ".*", ".*"]);
+    rabbitmqctl(&[
+        "set_permissions",
+        "-p",
+        &env.vhost,
+        "guest",
+        ".*",
+        ".*",
+        ".*",
+    ]);
     wait_ready(addr, Duration::from_secs(60)).await?;
 
     // And it works: a document goes through.
     let broker = env.connect().await?;
-    let (_, bytes, expected) = valid_fixtures("shanghai").into_iter().find(|(n, _, _)| n.contains("checkup")).expect("fixture");
+    let (_, bytes, expected) = valid_fixtures("shanghai")
+        .into_iter()
+        .find(|(n, _, _)| n.contains("checkup"))
+        .expect("fixture");
     broker.publish("shanghai", &bytes).await?;
-    let owner = expected[0]["subject"]["registration_division"].as_str().unwrap_or_default().to_string();
+    let owner = expected[0]["subject"]["registration_division"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let queue = queue_for(&owner);
     let got = broker.take(&queue, 1, Duration::from_secs(30)).await?;
     assert_eq!(got.len(), 1, "delivered to {queue}");
@@ -123,7 +148,12 @@ async fn the_hub_waits_for_the_database_and_the_broker() -> anyhow::Result<()> {
 async fn the_hub_reconnects_when_the_broker_drops_it() -> anyhow::Result<()> {
     let env = TestEnv::new("reconnect", Db::Sqlite).await?;
     let hub = InProcessHub::start(env.config()).await?;
-    rabbitmqctl(&["close_all_connections", "-p", &env.vhost, "test: broker restart"]);
+    rabbitmqctl(&[
+        "close_all_connections",
+        "-p",
+        &env.vhost,
+        "test: broker restart",
+    ]);
     let start = Instant::now();
     let mut saw_not_ready = false;
     while start.elapsed() < Duration::from_secs(10) {
@@ -134,14 +164,25 @@ async fn the_hub_reconnects_when_the_broker_drops_it() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(saw_not_ready, "/health/ready turned 503 while the connection was gone");
+    assert!(
+        saw_not_ready,
+        "/health/ready turned 503 while the connection was gone"
+    );
     hub.wait_ready(Duration::from_secs(60)).await?;
 
     let broker = env.connect().await?;
-    let (_, bytes, expected) = valid_fixtures("anhui").into_iter().find(|(n, _, _)| n.contains("checkup")).expect("fixture");
+    let (_, bytes, expected) = valid_fixtures("anhui")
+        .into_iter()
+        .find(|(n, _, _)| n.contains("checkup"))
+        .expect("fixture");
     broker.publish("anhui", &bytes).await?;
-    let owner = expected[0]["subject"]["registration_division"].as_str().unwrap_or_default().to_string();
-    let got = broker.take(&queue_for(&owner), 1, Duration::from_secs(30)).await?;
+    let owner = expected[0]["subject"]["registration_division"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let got = broker
+        .take(&queue_for(&owner), 1, Duration::from_secs(30))
+        .await?;
     assert_eq!(got.len(), 1, "delivered after the reconnect");
     hub.stop().await?;
     Ok(())

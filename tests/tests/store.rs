@@ -25,6 +25,7 @@ fn message(id: Uuid, hash: &str) -> NewMessage {
         source_division: "340104".into(),
         in_reply_to: None,
         subject_id: Some("34130219920517002X".into()),
+        spouse_id: None,
         content_hash: hash.into(),
         canonical: format!("{{\"hash\":\"{hash}\"}}"),
         outcome: "routed",
@@ -49,7 +50,10 @@ fn rejection(record: Option<u32>, reason: &str) -> NewRejection {
         province: "anhui".into(),
         source_message_id: Some("AH1".into()),
         message_id: None,
-        rejection_id: Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("test:{reason}:{record:?}").as_bytes()),
+        rejection_id: Uuid::new_v5(
+            &Uuid::NAMESPACE_URL,
+            format!("test:{reason}:{record:?}").as_bytes(),
+        ),
         reason: reason.into(),
         detail: "detail".into(),
         notice: "{}".into(),
@@ -78,8 +82,12 @@ async fn suite(db: Db) -> anyhow::Result<()> {
     assert_eq!(tx.insert_document(&doc(b"one")).await?, d1);
     let d2 = tx.insert_document(&doc(b"two")).await?;
     assert_ne!(d1, d2);
-    assert_eq!(tx.insert_message(d1, &message(id, "h1")).await?, MessageInsert::Inserted);
-    tx.insert_routes(id, &[route("310104", "lead"), route("310105", "assist")]).await?;
+    assert_eq!(
+        tx.insert_message(d1, &message(id, "h1")).await?,
+        MessageInsert::Inserted
+    );
+    tx.insert_routes(id, &[route("310104", "lead"), route("310105", "assist")])
+        .await?;
     tx.insert_routes(id, &[route("310104", "lead")]).await?; // again: left as it is
     tx.commit().await?;
 
@@ -87,11 +95,15 @@ async fn suite(db: Db) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     assert_eq!(
         tx.insert_message(d2, &message(id, "h1")).await?,
-        MessageInsert::Existing { content_hash: "h1".into() }
+        MessageInsert::Existing {
+            content_hash: "h1".into()
+        }
     );
     assert_eq!(
         tx.insert_message(d2, &message(id, "h2")).await?,
-        MessageInsert::Existing { content_hash: "h1".into() }
+        MessageInsert::Existing {
+            content_hash: "h1".into()
+        }
     );
     let (pending, canonical) = tx.pending_routes(id).await?;
     assert_eq!(pending.len(), 2);
@@ -103,35 +115,59 @@ async fn suite(db: Db) -> anyhow::Result<()> {
     drop(tx); // rolled back: nothing above changed anything
 
     // Confirms are recorded, and only the confirmed route stops being pending.
-    store.confirm_routes(&[(id, "310104".into(), "lead".into())], at).await?;
+    store
+        .confirm_routes(&[(id, "310104".into(), "lead".into())], at)
+        .await?;
     let mut tx = store.begin().await?;
     let (pending, _) = tx.pending_routes(id).await?;
-    assert_eq!(pending.iter().map(|p| p.route.target_division.as_str()).collect::<Vec<_>>(), vec!["310105"]);
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| p.route.target_division.as_str())
+            .collect::<Vec<_>>(),
+        vec!["310105"]
+    );
     drop(tx);
-    store.confirm_routes(&[(id, "310105".into(), "assist".into())], at).await?;
+    store
+        .confirm_routes(&[(id, "310105".into(), "assist".into())], at)
+        .await?;
     let mut tx = store.begin().await?;
     let (pending, canonical) = tx.pending_routes(id).await?;
     assert!(pending.is_empty() && canonical.is_none());
 
     // Rejections: once per document and record, with what is still to publish.
-    let r = tx.insert_rejection(d2, &rejection(Some(1), "schema_violation")).await?;
+    let r = tx
+        .insert_rejection(d2, &rejection(Some(1), "schema_violation"))
+        .await?;
     assert!(r.dead_pending && r.notice_pending);
-    let whole = tx.insert_rejection(d2, &rejection(None, "malformed")).await?;
+    let whole = tx
+        .insert_rejection(d2, &rejection(None, "malformed"))
+        .await?;
     assert_ne!(whole.id, r.id);
-    let again = tx.insert_rejection(d2, &rejection(Some(1), "other")).await?;
+    let again = tx
+        .insert_rejection(d2, &rejection(Some(1), "other"))
+        .await?;
     assert_eq!(again.id, r.id);
-    assert_eq!(again.rejection.reason, "schema_violation", "the first rejection stands");
+    assert_eq!(
+        again.rejection.reason, "schema_violation",
+        "the first rejection stands"
+    );
     tx.commit().await?;
     store.confirm_rejections(&[r.id], &[], at).await?;
     let mut tx = store.begin().await?;
-    let after = tx.insert_rejection(d2, &rejection(Some(1), "schema_violation")).await?;
+    let after = tx
+        .insert_rejection(d2, &rejection(Some(1), "schema_violation"))
+        .await?;
     assert!(!after.dead_pending && after.notice_pending);
     tx.commit().await?;
 
     // Summaries count what is stored.
     let counts = store.province_counts().await?;
     let anhui = counts.get("anhui").expect("anhui counted");
-    assert_eq!((anhui.messages, anhui.delivered, anhui.held, anhui.rejected), (1, 1, 0, 2));
+    assert_eq!(
+        (anhui.messages, anhui.delivered, anhui.held, anhui.rejected),
+        (1, 1, 0, 2)
+    );
     let reasons = store.rejection_counts().await?;
     assert_eq!(
         reasons,
@@ -155,6 +191,12 @@ async fn store_suite_postgres() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn an_unsupported_database_url_is_refused_with_a_sentence() {
-    let err = Store::connect("mysql://root@localhost/x").await.err().expect("refused");
-    assert!(err.to_string().contains("unsupported database URL"), "{err}");
+    let err = Store::connect("mysql://root@localhost/x")
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("unsupported database URL"),
+        "{err}"
+    );
 }

@@ -29,7 +29,11 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 300)]
     pub count: usize,
     /// AMQP URL of the broker.
-    #[arg(long, env = "YIPANQI_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    #[arg(
+        long,
+        env = "YIPANQI_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
     pub amqp_url: String,
     /// SQLite file of the demo's store (default: a new file in the system's temp folder).
     #[arg(long)]
@@ -65,7 +69,11 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
         http_addr: args.http_addr,
         ..Config::default()
     };
-    println!("yipanqi demo: hub on {} with store {}", args.http_addr, db_path.display());
+    println!(
+        "yipanqi demo: hub on {} with store {}",
+        args.http_addr,
+        db_path.display()
+    );
     let hub = tokio::spawn(crate::hub::run(
         config,
         registry.clone(),
@@ -98,7 +106,9 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
             sim.clone(),
             answer_stop.clone(),
         );
-        tokio::spawn(async move { simulate::answer_all(connection, registry, provinces, &sim, stop).await })
+        tokio::spawn(async move {
+            simulate::answer_all(connection, registry, provinces, &sim, stop).await
+        })
     };
     let started = Instant::now();
     let published = simulate::publish_all(&connection, &registry, &provinces, &sim).await?;
@@ -156,7 +166,10 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     if args.exit {
         cancel.cancel();
     } else {
-        println!("the hub keeps running on {}; Ctrl-C to stop", args.http_addr);
+        println!(
+            "the hub keeps running on {}; Ctrl-C to stop",
+            args.http_addr
+        );
     }
     hub.await.context("the hub task failed")??;
     let _ = connection.close(200, "demo done".into()).await;

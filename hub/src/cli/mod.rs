@@ -1,6 +1,8 @@
 //! Command-line definitions and dispatch. Each subcommand lives in its own file.
 
+mod calendar;
 mod demo;
+mod inspect;
 mod simulate;
 mod translate;
 
@@ -47,6 +49,12 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run the hub with simulated provinces on the local broker and print a summary.
     Demo(demo::DemoArgs),
+    /// List expectations (answers owed against deadlines) from the hub's database.
+    Expectations(inspect::ExpectationsArgs),
+    /// Show what the hub did with a message: routes, deliveries, expectations, answers.
+    Trace(inspect::TraceArgs),
+    /// Ask the working-day calendar: working day N after a date, is a date a working day, which years.
+    Calendar(calendar::CalendarArgs),
 }
 
 /// Runs a parsed command line.
@@ -62,13 +70,23 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(dir) if cli.mappings.is_none() => Arc::new(load_registry(Some(dir))?),
                 _ => registry,
             };
+            let clock: Arc<dyn crate::clock::Clock> = match &config.testing.clock_offset_file {
+                Some(path) => {
+                    tracing::warn!(file = %path.display(), "TESTING: the hub's clock is offset by the seconds in this file; never use this in production");
+                    Arc::new(crate::clock::OffsetFileClock::new(path.clone()))
+                }
+                None => Arc::new(SystemClock),
+            };
             let cancel = crate::hub::shutdown_signal();
-            crate::hub::run(config, registry, Arc::new(SystemClock), cancel).await?;
+            crate::hub::run(config, registry, clock, cancel).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Translate(args) => translate::run(&registry, args),
         Command::Simulate(args) => simulate::run(registry, args).await,
         Command::Demo(args) => demo::run(registry, args).await,
+        Command::Expectations(args) => inspect::expectations(&registry, args).await,
+        Command::Trace(args) => inspect::trace(&registry, args).await,
+        Command::Calendar(args) => calendar::run(args),
     }
 }
 

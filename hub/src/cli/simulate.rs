@@ -60,7 +60,11 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// AMQP URL of the broker.
-    #[arg(long, env = "YIPANQI_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    #[arg(
+        long,
+        env = "YIPANQI_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
     pub amqp_url: String,
 }
 
@@ -173,11 +177,7 @@ async fn publish_province(
     let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
     for n in 0..args.count {
         let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-        let records = if mapping.is_batch() {
-            1 + (n % 5)
-        } else {
-            1
-        };
+        let records = if mapping.is_batch() { 1 + (n % 5) } else { 1 };
         let division = synth.division(&province.code);
         let drafts = (0..records)
             .map(|_| {
@@ -268,7 +268,12 @@ fn defect(synth: &mut Synth, mut bytes: Vec<u8>, messages: &[CanonicalMessage]) 
     }
 }
 
-async fn publish(channel: &Channel, exchange: &str, legacy_id: &str, bytes: &[u8]) -> anyhow::Result<()> {
+async fn publish(
+    channel: &Channel,
+    exchange: &str,
+    legacy_id: &str,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
     channel
         .basic_publish(
             exchange.into(),
@@ -350,7 +355,9 @@ async fn answer_province(
     let mut consumer = consume
         .basic_consume(
             queue.as_str().into(),
-            format!("yipanqi-simulate-{}", province.name).as_str().into(),
+            format!("yipanqi-simulate-{}", province.name)
+                .as_str()
+                .into(),
             BasicConsumeOptions::default(),
             FieldTable::default(),
         )
@@ -398,7 +405,12 @@ async fn answer_province(
             continue;
         };
         let messages = document(mapping, &mut synth, &target, now, vec![draft])?;
-        let bytes = mapping.render(&messages, &RenderOptions { variant: answered as u64 })?;
+        let bytes = mapping.render(
+            &messages,
+            &RenderOptions {
+                variant: answered as u64,
+            },
+        )?;
         let legacy_id = messages[0].source.message_id.clone();
         answered += 1;
         if synth.chance(args.late_share) && args.late_secs > 0 {

@@ -43,8 +43,8 @@ pub fn run(registry: &Registry, args: TranslateArgs) -> anyhow::Result<ExitCode>
     };
     let mut inputs = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let bytes = std::fs::read(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         inputs.push((file, bytes));
     }
     let mut any_rejected = false;
@@ -79,7 +79,12 @@ pub fn render(translation: Translation) -> (Value, bool) {
         Err(rejection) => (json!({ "rejected": rejection_json(&rejection) }), true),
         Ok(mut records) => {
             // A single-record document rejected at record level reads like a rejected document.
-            if records.len() == 1 && records[0].result.as_ref().is_err_and(|r| r.record.is_none()) {
+            if records.len() == 1
+                && records[0]
+                    .result
+                    .as_ref()
+                    .is_err_and(|r| r.record.is_none())
+            {
                 if let Some(Err(rejection)) = records.pop().map(|r| r.result) {
                     return (json!({ "rejected": rejection_json(&rejection) }), true);
                 }
@@ -88,7 +93,9 @@ pub fn render(translation: Translation) -> (Value, bool) {
             let values = records
                 .into_iter()
                 .map(|r| match r.result {
-                    Ok(validated) => serde_json::to_value(&validated.message).unwrap_or(Value::Null),
+                    Ok(validated) => {
+                        serde_json::to_value(&validated.message).unwrap_or(Value::Null)
+                    }
                     Err(rejection) => {
                         rejected = true;
                         json!({ "rejected": rejection_json(&rejection) })

@@ -14,8 +14,22 @@ use std::borrow::Cow;
 /// (version, description, SQL) per migration, oldest first.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Embedded = &[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))];
-const POSTGRES: Embedded = &[(1, "init", include_str!("migrations/postgres/0001_init.sql"))];
+const SQLITE: Embedded = &[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        "expectations",
+        include_str!("migrations/sqlite/0002_expectations.sql"),
+    ),
+];
+const POSTGRES: Embedded = &[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "expectations",
+        include_str!("migrations/postgres/0002_expectations.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct EmbeddedSource(Embedded);

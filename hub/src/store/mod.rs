@@ -6,7 +6,14 @@
 //! migrations under `migrations/`, embedded in the binary. This module owns persistence
 //! only; what to store and when is the pipeline's decision.
 
+mod expectations;
 mod migrations;
+mod trace;
+
+pub use expectations::{
+    hub_message_name, Closed, Expectation, ExpectationFilter, NewExpectation, NewHubMessage,
+    PendingHubMessage,
+};
 
 use chrono::{DateTime, FixedOffset};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -117,6 +124,8 @@ pub struct NewMessage {
     pub in_reply_to: Option<Uuid>,
     /// The subject's ID number (the store holds personal data; logs never do).
     pub subject_id: Option<String>,
+    /// The spouse's ID number.
+    pub spouse_id: Option<String>,
     /// Hash of the content, without the receipt time.
     pub content_hash: String,
     /// The canonical JSON.
@@ -204,6 +213,8 @@ pub struct MessageRef {
     pub source_division: String,
     /// The subject's ID number.
     pub subject_id: Option<String>,
+    /// The spouse's ID number.
+    pub spouse_id: Option<String>,
     /// Content hash.
     pub content_hash: String,
 }
@@ -295,7 +306,7 @@ impl Store {
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
             let row = sqlx::query(
-                "SELECT message_id, kind, province, source_division, subject_id, content_hash \
+                "SELECT message_id, kind, province, source_division, subject_id, content_hash, spouse_id \
                  FROM messages WHERE message_id = $1",
             )
             .bind(id.to_string())
@@ -349,7 +360,10 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        for (ids, column) in [(dead, "dead_confirmed_at"), (notices, "notice_confirmed_at")] {
+        for (ids, column) in [
+            (dead, "dead_confirmed_at"),
+            (notices, "notice_confirmed_at"),
+        ] {
             for chunk in ids.chunks(CONFIRM_CHUNK) {
                 let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
                 let sql = format!(
@@ -388,9 +402,11 @@ impl Store {
             entry.delivered = row.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
             entry.held = row.try_get::<Option<i64>, _>(3)?.unwrap_or(0);
         }
-        let rows = sqlx::query("SELECT province, CAST(COUNT(*) AS BIGINT) FROM rejections GROUP BY province")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT province, CAST(COUNT(*) AS BIGINT) FROM rejections GROUP BY province",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         for row in rows {
             let province: String = row.try_get(0)?;
             counts.entry(province).or_default().rejected = row.try_get(1)?;
@@ -421,6 +437,7 @@ fn message_ref(row: &AnyRow) -> Result<MessageRef, StoreError> {
         source_division: row.try_get(3)?,
         subject_id: row.try_get(4)?,
         content_hash: row.try_get(5)?,
+        spouse_id: row.try_get(6)?,
     })
 }
 
@@ -476,8 +493,8 @@ impl StoreTx {
         let done = sqlx::query(
             "INSERT INTO messages (message_id, document_id, province, source_message_id, record, kind, \
              source_division, in_reply_to, subject_id, content_hash, canonical, outcome, warnings, \
-             received_at, received_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             received_at, received_ms, spouse_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(m.message_id.to_string())
@@ -495,6 +512,7 @@ impl StoreTx {
         .bind(&m.warnings)
         .bind(m.received_at.to_rfc3339())
         .bind(m.received_at.timestamp_millis())
+        .bind(m.spouse_id.clone())
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 1 {
@@ -623,7 +641,7 @@ impl StoreTx {
     /// Looks up a stored message inside this transaction.
     pub async fn message_ref(&mut self, id: Uuid) -> Result<Option<MessageRef>, StoreError> {
         let row = sqlx::query(
-            "SELECT message_id, kind, province, source_division, subject_id, content_hash \
+            "SELECT message_id, kind, province, source_division, subject_id, content_hash, spouse_id \
              FROM messages WHERE message_id = $1",
         )
         .bind(id.to_string())
@@ -656,7 +674,10 @@ mod tests {
     #[test]
     fn backends_by_url() {
         assert_eq!(Backend::of_url("sqlite://x.db").ok(), Some(Backend::Sqlite));
-        assert_eq!(Backend::of_url("postgres://h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of_url("postgres://h/db").ok(),
+            Some(Backend::Postgres)
+        );
         assert!(Backend::of_url("mysql://h/db").is_err());
     }
 }

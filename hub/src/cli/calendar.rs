@@ -1,0 +1,134 @@
+//! `yipanqi calendar`: ask the working-day calendar what the hub will compute — the
+//! date of working day N, whether a date is a working day, which years are known.
+//! Offline: the built-in years plus any `YYYY.json` files from `--calendar-dir`.
+//!
+//! A year the calendar does not cover still gets an answer (Monday–Friday), with one
+//! warning line on stderr, the same fallback the hub flags on deadlines.
+
+use crate::deadlines::calendar::Calendar;
+use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `yipanqi calendar`.
+#[derive(Debug, clap::Args)]
+pub struct CalendarArgs {
+    /// What to ask.
+    #[command(subcommand)]
+    pub command: CalendarCommand,
+}
+
+/// The questions `yipanqi calendar` answers.
+#[derive(Debug, clap::Subcommand)]
+pub enum CalendarCommand {
+    /// Print the date (YYYY-MM-DD) of working day N after DATE (day 1 is the first working day after it).
+    AddDays {
+        /// The start date, YYYY-MM-DD (e.g. the Beijing date a message was received).
+        #[arg(value_name = "DATE", allow_hyphen_values = true)]
+        date: String,
+        /// How many working days, 0 or more.
+        #[arg(value_name = "N", allow_hyphen_values = true)]
+        n: String,
+        #[command(flatten)]
+        source: CalendarSource,
+    },
+    /// Print `true` if DATE is a working day, `false` if not.
+    IsWorkday {
+        /// The date, YYYY-MM-DD.
+        #[arg(value_name = "DATE", allow_hyphen_values = true)]
+        date: String,
+        #[command(flatten)]
+        source: CalendarSource,
+    },
+    /// Print the years the calendar covers, one a line.
+    Years {
+        #[command(flatten)]
+        source: CalendarSource,
+    },
+}
+
+/// Where the calendar comes from.
+#[derive(Debug, clap::Args)]
+pub struct CalendarSource {
+    /// Load every DIR/YYYY.json (holiday-cn format) over the built-in years.
+    #[arg(long, env = "YIPANQI_CALENDAR_DIR", value_name = "DIR")]
+    pub calendar_dir: Option<PathBuf>,
+}
+
+/// Runs the command.
+pub fn run(args: CalendarArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        CalendarCommand::AddDays { date, n, source } => {
+            let from = parse_date(&date)?;
+            let n = parse_count(&n)?;
+            let calendar = load(&source)?;
+            let reached = calendar.add_working_days(from, n);
+            if reached.uncovered {
+                // Every year from the first day counted to the last that the calendar lacks.
+                let first = from.succ_opt().unwrap_or(from).year();
+                warn_uncovered(&calendar, first..=reached.date.year());
+            }
+            println!("{}", reached.date.format("%Y-%m-%d"));
+        }
+        CalendarCommand::IsWorkday { date, source } => {
+            let date = parse_date(&date)?;
+            let calendar = load(&source)?;
+            let day = calendar.is_workday(date);
+            if !day.covered {
+                warn_uncovered(&calendar, date.year()..=date.year());
+            }
+            println!("{}", day.working);
+        }
+        CalendarCommand::Years { source } => {
+            for year in load(&source)?.years() {
+                println!("{year}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The built-in calendar with the `--calendar-dir` years over it.
+fn load(source: &CalendarSource) -> anyhow::Result<Calendar> {
+    let mut calendar = Calendar::builtin();
+    if let Some(dir) = &source.calendar_dir {
+        let loaded = calendar.load_dir(dir)?;
+        if loaded.is_empty() {
+            eprintln!(
+                "yipanqi: warning: {} holds no YYYY.json calendar files; using the built-in years only",
+                dir.display()
+            );
+        }
+    }
+    Ok(calendar)
+}
+
+/// One stderr line naming the uncovered years among `years`.
+fn warn_uncovered(calendar: &Calendar, years: std::ops::RangeInclusive<i32>) {
+    let missing: Vec<String> = years
+        .filter(|y| !calendar.covers(*y))
+        .map(|y| y.to_string())
+        .collect();
+    let (list, is, its) = match missing.as_slice() {
+        [] => return,
+        [one] => (one.clone(), "is", "that year's"),
+        _ => (missing.join(", "), "are", "those years'"),
+    };
+    eprintln!(
+        "yipanqi: warning: {list} {is} not in the calendar; counted Monday–Friday only, \
+         without {its} holidays (load YYYY.json files with --calendar-dir)"
+    );
+}
+
+fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .with_context(|| format!("'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-02-13"))
+}
+
+fn parse_count(text: &str) -> anyhow::Result<u32> {
+    text.parse().ok().with_context(|| {
+        format!("'{text}' is not a number of working days; N must be a whole number, 0 or more")
+    })
+}

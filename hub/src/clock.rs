@@ -89,6 +89,34 @@ impl Clock for OffsetFileClock {
     }
 }
 
+/// A clock that runs `factor` times faster than the system clock from a starting
+/// instant: the demo's, so that weeks of deadlines pass in a minute. Never used by
+/// `yipanqi run`.
+#[derive(Debug, Clone)]
+pub struct AcceleratedClock {
+    origin: DateTime<FixedOffset>,
+    started: std::time::Instant,
+    factor: f64,
+}
+
+impl AcceleratedClock {
+    /// Starts at `origin`, running `factor` times faster than real time.
+    pub fn new(origin: DateTime<FixedOffset>, factor: f64) -> AcceleratedClock {
+        AcceleratedClock {
+            origin,
+            started: std::time::Instant::now(),
+            factor: factor.max(1.0),
+        }
+    }
+}
+
+impl Clock for AcceleratedClock {
+    fn now(&self) -> DateTime<FixedOffset> {
+        let elapsed = self.started.elapsed().as_secs_f64() * self.factor;
+        self.origin + chrono::Duration::milliseconds((elapsed * 1000.0) as i64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +132,16 @@ mod tests {
         assert!(after - before >= chrono::Duration::seconds(86_400));
         assert!(after - before < chrono::Duration::seconds(86_460));
         assert_eq!(after.offset().local_minus_utc(), 8 * 3600);
+    }
+
+    #[test]
+    fn an_accelerated_clock_runs_fast() {
+        let t = DateTime::parse_from_rfc3339("2026-02-13T10:00:00+08:00").expect("time");
+        let clock = AcceleratedClock::new(t, 86_400.0);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let moved = clock.now() - t;
+        assert!(moved >= chrono::Duration::minutes(60), "{moved}");
+        assert!(moved < chrono::Duration::days(2), "{moved}");
     }
 
     #[test]

@@ -94,6 +94,11 @@ impl Synth {
         self.serial
     }
 
+    /// The region's provinces.
+    pub fn region(&self) -> &[ProvinceInfo] {
+        &self.region
+    }
+
     /// Draws from the generator's randomness.
     pub fn chance(&mut self, p: f64) -> bool {
         self.rng.random_bool(p.clamp(0.0, 1.0))

@@ -454,3 +454,83 @@ async fn racing_scanners_take_each_step_once() -> anyhow::Result<()> {
     hub.stop().await?;
     Ok(())
 }
+
+/// A deadline in a year the calendar does not cover is counted Monday–Friday and
+/// flagged; importing that year's schedule (`yipanqi calendar import`) recomputes it.
+async fn an_uncovered_year_is_flagged_until_imported(db: Db) -> anyhow::Result<()> {
+    let env = TestEnv::new("uncovered", db).await?;
+    let clock = Arc::new(ManualClock::new(at("2026-12-15T10:00:00+08:00")));
+    let hub = InProcessHub::start_with_clock(config(&env), clock.clone()).await?;
+    let broker = env.connect().await?;
+    let mut world = World::new();
+    let (msg, bytes) = world.checkup("341302", clock.now_at());
+    broker.publish("shanghai", &bytes).await?;
+    assert_eq!(
+        broker
+            .take("yipanqi.out.anhui", 1, Duration::from_secs(30))
+            .await?
+            .len(),
+        1
+    );
+    // 12 working days left in December, then 1, 4 and 5 January counted as weekdays.
+    let e = wait_state(&hub, &msg.message_id.to_string(), "open").await;
+    assert_eq!(e["due_at"], "2027-01-05T23:59:59+08:00");
+    assert_eq!(e["calendar_uncovered"], true);
+
+    let file = env.dir.join("2027.json");
+    std::fs::write(
+        &file,
+        r#"{"year": 2027, "papers": [], "days": [
+            {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+            {"name": "元旦", "date": "2027-01-02", "isOffDay": true},
+            {"name": "元旦", "date": "2027-01-03", "isOffDay": true},
+            {"name": "元旦", "date": "2027-01-04", "isOffDay": true}]}"#,
+    )?;
+    let out = std::process::Command::new(yipanqi_tests::hub_binary())
+        .args(["calendar", "import"])
+        .arg(&file)
+        .env("YIPANQI_DATABASE_URL", &env.database_url)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "imported 2027: 4 days off, 0 make-up working days; 1 open expectation(s) rescheduled"
+        ),
+        "{stdout}"
+    );
+    let e = expectation_of(&hub, &msg.message_id.to_string()).await;
+    assert_eq!(e["due_at"], "2027-01-07T23:59:59+08:00");
+    assert_eq!(e["calendar_uncovered"], false);
+    // The running hub picks the year up too: a new message is no longer flagged.
+    clock.set(at("2026-12-16T10:00:00+08:00"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (later, bytes) = world.checkup("341302", clock.now_at());
+    broker.publish("shanghai", &bytes).await?;
+    assert_eq!(
+        broker
+            .take("yipanqi.out.anhui", 1, Duration::from_secs(30))
+            .await?
+            .len(),
+        1
+    );
+    let e = wait_state(&hub, &later.message_id.to_string(), "open").await;
+    assert_eq!(e["calendar_uncovered"], false);
+    assert_eq!(e["due_at"], "2027-01-08T23:59:59+08:00");
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncovered_year_is_flagged_until_imported_sqlite() -> anyhow::Result<()> {
+    an_uncovered_year_is_flagged_until_imported(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncovered_year_is_flagged_until_imported_postgres() -> anyhow::Result<()> {
+    an_uncovered_year_is_flagged_until_imported(Db::Postgres).await
+}

@@ -46,6 +46,17 @@ pub enum CalendarCommand {
         #[command(flatten)]
         source: CalendarSource,
     },
+    /// Import a year's schedule (holiday-cn YYYY.json) into the hub's database: every hub
+    /// instance uses it from its next scan, and open expectations whose due dates were
+    /// counted Monday–Friday only are recomputed.
+    Import {
+        /// The schedule file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// TOML configuration file (for the database URL and calendar folder).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Where the calendar comes from.
@@ -57,8 +68,9 @@ pub struct CalendarSource {
 }
 
 /// Runs the command.
-pub fn run(args: CalendarArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: CalendarArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        CalendarCommand::Import { file, config } => return import(&file, config.as_deref()).await,
         CalendarCommand::AddDays { date, n, source } => {
             let from = parse_date(&date)?;
             let n = parse_count(&n)?;
@@ -86,6 +98,41 @@ pub fn run(args: CalendarArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `yipanqi calendar import FILE`.
+async fn import(
+    file: &std::path::Path,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let schedule = Calendar::parse_year(&text)
+        .with_context(|| format!("{} is not a valid calendar file", file.display()))?;
+    let year = schedule.year();
+    let (off, make_up) = (
+        schedule.off_days().count(),
+        schedule.make_up_working_days().count(),
+    );
+    let config = crate::config::Config::load(config)?;
+    let store = crate::store::Store::connect(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the hub's database {}",
+                crate::store::redact_url(&config.database_url)
+            )
+        })?;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    store
+        .import_calendar_year(i64::from(year), &text, now)
+        .await?;
+    let calendar = crate::deadlines::load_calendar(config.calendar_dir.as_deref(), &store).await?;
+    let changed = crate::deadlines::recompute_uncovered(&store, &calendar).await?;
+    println!(
+        "imported {year}: {off} days off, {make_up} make-up working days; {changed} open expectation(s) rescheduled"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,7 +5,7 @@
 //! Ctrl-C (or exits, with `--exit`).
 
 use super::simulate::{self, SimulateArgs};
-use crate::clock::SystemClock;
+use crate::clock::{AcceleratedClock, Clock, SystemClock};
 use crate::config::Config;
 use crate::store::Store;
 use crate::topology::inbound_queue;
@@ -41,6 +41,10 @@ pub struct DemoArgs {
     /// Address of the hub's HTTP endpoints.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http_addr: std::net::SocketAddr,
+    /// How much faster than real time the demo's clock runs, so that deadlines of weeks
+    /// pass while you watch (86400: one day per second; 1: real time).
+    #[arg(long, default_value_t = 86_400.0)]
+    pub speed: f64,
 }
 
 /// Runs the demo.
@@ -63,21 +67,26 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     })?;
     let connection = Arc::new(connection);
 
-    let config = Config {
+    let mut config = Config {
         amqp_url: args.amqp_url.clone(),
         database_url: database_url.clone(),
         http_addr: args.http_addr,
         ..Config::default()
     };
+    config.deadlines.scan_interval_secs = 1;
+    // The demo's time runs fast (never the hub's under `yipanqi run`): the hub and the
+    // simulated provinces share this clock.
+    let clock: Arc<dyn Clock> = Arc::new(AcceleratedClock::new(SystemClock.now(), args.speed));
     println!(
-        "yipanqi demo: hub on {} with store {}",
+        "yipanqi demo: hub on {} with store {}; demo time runs {}× faster than real time",
         args.http_addr,
-        db_path.display()
+        db_path.display(),
+        args.speed
     );
     let hub = tokio::spawn(crate::hub::run(
         config,
         registry.clone(),
-        Arc::new(SystemClock),
+        clock.clone(),
         cancel.clone(),
     ));
     wait_for_topology(&connection, &registry, &hub).await?;
@@ -91,7 +100,8 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
         answer: true,
         missing_share: 0.05,
         late_share: 0.1,
-        late_secs: 2,
+        // Held back up to 30 s: at the default speed, a month — past any deadline.
+        late_secs: 30,
         idle_exit_secs: 0,
         seed: 2026,
         amqp_url: args.amqp_url.clone(),
@@ -106,12 +116,14 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
             sim.clone(),
             answer_stop.clone(),
         );
+        let clock = clock.clone();
         tokio::spawn(async move {
-            simulate::answer_all(connection, registry, provinces, &sim, stop).await
+            simulate::answer_all(connection, registry, provinces, &sim, clock, stop).await
         })
     };
     let started = Instant::now();
-    let published = simulate::publish_all(&connection, &registry, &provinces, &sim).await?;
+    let published =
+        simulate::publish_all(&connection, &registry, &provinces, &sim, clock.clone()).await?;
     println!(
         "published {} legacy documents from {} provinces; waiting for the hub…",
         published.values().map(|p| p.documents).sum::<usize>(),
@@ -151,6 +163,23 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     println!("(documents: legacy documents published, re-sends included; accepted: canonical messages stored, answers included;");
     println!(" delivered: accepted messages confirmed on their owners' queues; held: stored with no destination, such as a");
     println!(" certificate whose holder's residence is unknown; answers: replies the province's system sent to deliveries)");
+    let (states, steps) = store.expectation_summary().await?;
+    let count = |s: &str| {
+        states
+            .iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    println!(
+        "answers owed: {} — answered on time {}, answered late {}, still open {}, overdue {}; {} reminder steps taken (a reminder to the owner and an escalation to the coordination group each)",
+        states.iter().map(|(_, n)| n).sum::<i64>(),
+        count("answered_on_time"),
+        count("answered_late"),
+        count("open"),
+        count("overdue"),
+        steps
+    );
     println!("rejections by reason:");
     for (province, reason, n) in store.rejection_counts().await? {
         println!("  {province:<10} {reason:<22} {n}");

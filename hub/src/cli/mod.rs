@@ -86,7 +86,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(registry, args).await,
         Command::Expectations(args) => inspect::expectations(&registry, args).await,
         Command::Trace(args) => inspect::trace(&registry, args).await,
-        Command::Calendar(args) => calendar::run(args),
+        Command::Calendar(args) => calendar::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! newly onboarded province is simulated too), and with `--answer` consumes a province's
 //! outbound queue and answers what it owes, in that province's format.
 
+use crate::clock::{Clock, SystemClock};
 use crate::synthetic::{self, Synth, UNPROMPTED};
 use crate::topology::{inbound_queue, outbound_queue};
 use anyhow::Context;
@@ -50,7 +51,8 @@ pub struct SimulateArgs {
     /// With --answer: share of answers held back before sending.
     #[arg(long, default_value_t = 0.1)]
     pub late_share: f64,
-    /// With --answer: how long a late answer is held back, in seconds.
+    /// With --answer: the longest a late answer is held back, in seconds (between half
+    /// this and this).
     #[arg(long, default_value_t = 5)]
     pub late_secs: u64,
     /// With --answer: stop after this many seconds without a delivery (0: run until Ctrl-C).
@@ -99,14 +101,23 @@ pub async fn run(registry: Arc<Registry>, args: SimulateArgs) -> anyhow::Result<
         )
     })?;
     let connection = Arc::new(connection);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if args.answer {
         let cancel = crate::hub::shutdown_signal();
-        let answered = answer_all(connection.clone(), registry, provinces, &args, cancel).await?;
+        let answered = answer_all(
+            connection.clone(),
+            registry,
+            provinces,
+            &args,
+            clock.clone(),
+            cancel,
+        )
+        .await?;
         for (province, n) in answered {
             println!("{province}: {n} answers sent");
         }
     } else {
-        let published = publish_all(&connection, &registry, &provinces, &args).await?;
+        let published = publish_all(&connection, &registry, &provinces, &args, clock).await?;
         for (province, p) in published {
             println!(
                 "{province}: {} documents ({} records), {} defective, {} sent twice",
@@ -131,12 +142,14 @@ pub fn select(registry: &Registry, wanted: &str) -> anyhow::Result<Vec<ProvinceI
         .collect())
 }
 
-/// Publishes `args.count` documents for each province, concurrently.
+/// Publishes `args.count` documents for each province, concurrently, stamped with
+/// `clock`'s time.
 pub async fn publish_all(
     connection: &Connection,
     registry: &Registry,
     provinces: &[ProvinceInfo],
     args: &SimulateArgs,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<BTreeMap<String, Published>> {
     let region: Vec<ProvinceInfo> = registry.provinces().cloned().collect();
     let mut tasks = tokio::task::JoinSet::new();
@@ -151,8 +164,9 @@ pub async fn publish_all(
         let synth = Synth::new(args.seed.wrapping_add(i as u64 * 7919), region.clone());
         let args = args.clone();
         let p = p.clone();
+        let clock = clock.clone();
         tasks.spawn(async move {
-            let result = publish_province(&channel, &mapping, synth, &args).await;
+            let result = publish_province(&channel, &mapping, synth, &args, clock.as_ref()).await;
             let _ = channel.close(200, "done".into()).await;
             (p.name, result)
         });
@@ -170,13 +184,14 @@ async fn publish_province(
     mapping: &Mapping,
     mut synth: Synth,
     args: &SimulateArgs,
+    clock: &dyn Clock,
 ) -> anyhow::Result<Published> {
     let province = mapping.province().clone();
     let exchange = inbound_queue(&province.name);
     let mut published = Published::default();
     let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
     for n in 0..args.count {
-        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        let now = clock.now();
         let records = if mapping.is_batch() { 1 + (n % 5) } else { 1 };
         let division = synth.division(&province.code);
         let drafts = (0..records)
@@ -207,7 +222,7 @@ async fn publish_province(
     Ok(published)
 }
 
-/// Completes drafts into one legacy document's canonical messages.
+/// Completes drafts into one legacy document's canonical messages, with a fresh legacy id.
 fn document(
     mapping: &Mapping,
     synth: &mut Synth,
@@ -215,13 +230,23 @@ fn document(
     now: DateTime<FixedOffset>,
     drafts: Vec<synthetic::Draft>,
 ) -> anyhow::Result<Vec<CanonicalMessage>> {
-    let province = mapping.province();
     let id = mapping.render_message_id(division, now, synth.next_serial());
+    finish_document(mapping, &id, now, drafts)
+}
+
+/// Completes drafts into the canonical messages of the legacy document `id`.
+fn finish_document(
+    mapping: &Mapping,
+    id: &str,
+    now: DateTime<FixedOffset>,
+    drafts: Vec<synthetic::Draft>,
+) -> anyhow::Result<Vec<CanonicalMessage>> {
+    let province = mapping.province();
     // Whole minutes: the coarsest legacy clock (Jiangxi's) can say exactly this time.
     let sent = now
         .with_timezone(&crate::clock::beijing_offset())
         .with_whole_minute();
-    synthetic::finish(province, &id, sent, drafts).map_err(|r| {
+    synthetic::finish(province, id, sent, drafts).map_err(|r| {
         anyhow::anyhow!(
             "generated an invalid {} message ({}: {})",
             province.name,
@@ -296,6 +321,7 @@ pub async fn answer_all(
     registry: Arc<Registry>,
     provinces: Vec<ProvinceInfo>,
     args: &SimulateArgs,
+    clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) -> anyhow::Result<BTreeMap<String, usize>> {
     let region: Vec<ProvinceInfo> = registry.provinces().cloned().collect();
@@ -313,8 +339,9 @@ pub async fn answer_all(
         let connection = connection.clone();
         let args = args.clone();
         let cancel = cancel.clone();
+        let clock = clock.clone();
         tasks.spawn(async move {
-            let n = answer_province(&connection, &mapping, synth, &args, cancel).await;
+            let n = answer_province(&connection, &mapping, synth, &args, clock, cancel).await;
             (p.name, n)
         });
     }
@@ -331,6 +358,7 @@ async fn answer_province(
     mapping: &Mapping,
     mut synth: Synth,
     args: &SimulateArgs,
+    clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) -> anyhow::Result<usize> {
     let province = mapping.province().clone();
@@ -400,39 +428,49 @@ async fn answer_province(
         if role.as_deref() == Some("assist") {
             continue; // only the lead answers a shared case
         }
-        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-        let Some(draft) = synth.answer_draft(&original, &target, now.date_naive()) else {
-            continue;
-        };
-        let messages = document(mapping, &mut synth, &target, now, vec![draft])?;
-        let bytes = mapping.render(
-            &messages,
-            &RenderOptions {
-                variant: answered as u64,
-            },
-        )?;
-        let legacy_id = messages[0].source.message_id.clone();
+        if synth
+            .answer_draft(&original, &target, clock.now().date_naive())
+            .is_none()
+        {
+            continue; // nothing is owed for this kind
+        }
         answered += 1;
-        if synth.chance(args.late_share) && args.late_secs > 0 {
-            let channel = publish_channel.clone();
-            let exchange = exchange.clone();
-            let delay = Duration::from_millis(synth_delay(&mut synth, args.late_secs));
-            late.spawn(async move {
-                tokio::time::sleep(delay).await;
-                publish(&channel, &exchange, &legacy_id, &bytes).await
-            });
+        // Most answers go at once; a share is held back (late); the rest never come.
+        let delay = if synth.chance(args.late_share) && args.late_secs > 0 {
+            Duration::from_millis(
+                rand::rng().random_range(args.late_secs * 500..=args.late_secs * 1000),
+            )
         } else {
-            publish(&publish_channel, &exchange, &legacy_id, &bytes).await?;
+            Duration::ZERO
+        };
+        let channel = publish_channel.clone();
+        let exchange = exchange.clone();
+        let mapping = mapping.clone();
+        let clock = clock.clone();
+        // The legacy id's serial is drawn now, from this province's answer range.
+        let serial = synth.next_serial();
+        let region = synth.region().to_vec();
+        late.spawn(async move {
+            tokio::time::sleep(delay).await;
+            let now = clock.now();
+            let mut content = Synth::with_serials_from(serial, region, serial);
+            let Some(draft) = content.answer_draft(&original, &target, now.date_naive()) else {
+                return Ok(());
+            };
+            let id = mapping.render_message_id(&target, now, serial);
+            let messages = finish_document(&mapping, &id, now, vec![draft])?;
+            let bytes = mapping.render(&messages, &RenderOptions { variant: serial })?;
+            publish(&channel, &exchange, &messages[0].source.message_id, &bytes).await
+        });
+        // Keep the set from growing without bound: reap the answers already sent.
+        while let Some(done) = late.try_join_next() {
+            done.context("an answer failed")??;
         }
     }
     while let Some(done) = late.join_next().await {
-        done.context("a late answer failed")??;
+        done.context("an answer failed")??;
     }
     publish_channel.wait_for_confirms().await?;
     let _ = consume.close(200, "done".into()).await;
     Ok(answered)
-}
-
-fn synth_delay(_synth: &mut Synth, max_secs: u64) -> u64 {
-    rand::rng().random_range(0..=max_secs * 1000)
 }

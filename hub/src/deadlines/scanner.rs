@@ -55,6 +55,7 @@ pub struct Scanner {
     clock: Arc<dyn Clock>,
     deadlines: Arc<Deadlines>,
     registry: Arc<Registry>,
+    calendar_dir: Option<std::path::PathBuf>,
 }
 
 impl Scanner {
@@ -70,7 +71,14 @@ impl Scanner {
             clock,
             deadlines,
             registry,
+            calendar_dir: None,
         }
+    }
+
+    /// Also re-reads this folder of `YYYY.json` files at every scan.
+    pub fn with_calendar_dir(mut self, dir: Option<std::path::PathBuf>) -> Scanner {
+        self.calendar_dir = dir;
+        self
     }
 
     /// Scans every `scan_interval_secs` until cancelled; a failed scan is logged and
@@ -279,26 +287,21 @@ impl Scanner {
         Ok(ids.len())
     }
 
-    /// Picks up calendar years imported into the database by any instance.
+    /// Picks up calendar years dropped into the calendar folder or imported into the
+    /// database by any instance, and recomputes the due dates they change.
     async fn refresh_calendar(&self) -> Result<(), StoreError> {
-        let imported = self.store.calendar_years().await?;
-        if imported.is_empty() {
-            return Ok(());
-        }
-        let mut calendar = self.deadlines.calendar();
-        let before = calendar.years();
-        for (year, json) in imported {
-            match super::calendar::Calendar::parse_year(&json) {
-                Ok(schedule) => calendar.with_year(schedule),
-                Err(e) => {
-                    tracing::error!(year, error = %e, "an imported calendar year is invalid; ignored")
-                }
+        let calendar = match super::load_calendar(self.calendar_dir.as_deref(), &self.store).await {
+            Ok(c) => c,
+            Err(super::LoadError::Store(e)) => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "the calendar could not be reloaded; keeping the one in use");
+                return Ok(());
             }
-        }
-        let changed = calendar.years() != before;
+        };
+        let changed = calendar.years() != self.deadlines.calendar().years();
         self.deadlines.set_calendar(calendar.clone());
         if changed {
-            tracing::info!(years = ?calendar.years(), "calendar updated from the database");
+            tracing::info!(years = ?calendar.years(), "calendar updated");
             super::recompute_uncovered(&self.store, &calendar).await?;
         }
         Ok(())

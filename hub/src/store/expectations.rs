@@ -457,6 +457,25 @@ impl Store {
         Ok(rows.iter().map(expectation).collect::<Result<_, _>>()?)
     }
 
+    /// Expectations per state, and reminder steps taken: for summaries.
+    pub async fn expectation_summary(&self) -> Result<(Vec<(String, i64)>, i64), StoreError> {
+        let rows = sqlx::query(
+            "SELECT state, CAST(COUNT(*) AS BIGINT) FROM expectations GROUP BY state ORDER BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let states = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let steps: i64 =
+            sqlx::query("SELECT CAST(COALESCE(SUM(step), 0) AS BIGINT) FROM expectations")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+        Ok((states, steps))
+    }
+
     /// Hub messages about an expectation's message, for traces.
     pub async fn hub_messages_concerning(
         &self,

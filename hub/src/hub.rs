@@ -11,7 +11,7 @@ use crate::deadlines::{self, scanner::Scanner, Deadlines};
 use crate::health::Health;
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::store::{redact_url, Store};
-use crate::{http, topology};
+use crate::{api, topology};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,9 +33,9 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (YIPANQI_HTTP_ADDR)", config.http_addr))?;
-    let api = http::AppState::new(health.clone(), registry.clone());
+    let api = api::AppState::new(health.clone(), registry.clone());
     let mut tasks = JoinSet::new();
-    tasks.spawn(http::serve(listener, api.clone(), cancel.clone()));
+    tasks.spawn(api::serve(listener, api.clone(), cancel.clone()));
     tracing::info!(
         provinces = provinces.len(),
         http = %config.http_addr,

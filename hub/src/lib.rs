@@ -4,7 +4,7 @@
 //! delivers them with publisher confirms.
 //!
 //! The message's journey, file by file: `amqp/consumer.rs` → `pipeline.rs` →
-//! `routing.rs` → `store/` → `amqp/publisher.rs`; `hub.rs` supervises, `topology.rs`
+//! `routing.rs` → `store/` → `amqp/publisher.rs`; `hub.rs` supervises, `api/` serves HTTP, `topology.rs`
 //! declares the broker objects, and `cli/` holds the command-line tools.
 
 pub mod amqp;
@@ -13,7 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod deadlines;
 pub mod health;
-pub mod http;
+pub mod api;
 pub mod hub;
 pub mod pipeline;
 pub mod routing;

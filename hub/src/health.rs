@@ -53,14 +53,15 @@ impl Health {
         Arc::new(h)
     }
 
-    /// Records the broker connection state.
-    pub fn set_broker(&self, up: bool) {
-        self.broker.store(up, Ordering::SeqCst);
+    /// Records the broker connection state; returns the previous one.
+    pub fn set_broker(&self, up: bool) -> bool {
+        self.broker.swap(up, Ordering::SeqCst)
     }
 
-    /// Records whether the database answered.
-    pub fn set_database(&self, up: bool) {
-        self.database.store(up, Ordering::SeqCst);
+    /// Records whether the database answered; returns the previous state, so that the
+    /// caller can tell a recovery from business as usual.
+    pub fn set_database(&self, up: bool) -> bool {
+        self.database.swap(up, Ordering::SeqCst)
     }
 
     /// Counts a consumer as running until the returned guard drops.

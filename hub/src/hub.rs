@@ -11,7 +11,7 @@ use crate::deadlines::{self, scanner::Scanner, Deadlines};
 use crate::health::Health;
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::store::{redact_url, Store};
-use crate::{api, topology};
+use crate::{api, gauges, telemetry, topology};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,11 +29,14 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let provinces: Vec<ProvinceInfo> = registry.provinces().cloned().collect();
+    // The recorder first: what happens before it is installed is not counted.
+    telemetry::metrics_handle();
+    telemetry::set_region(provinces.iter().map(|p| (p.code.as_str(), p.name.as_str())));
     let health = Health::new(provinces.len());
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (YIPANQI_HTTP_ADDR)", config.http_addr))?;
-    let api = api::AppState::new(health.clone(), registry.clone());
+    let api = api::AppState::new(health.clone(), registry.clone()).with_clock(clock.clone());
     let mut tasks = JoinSet::new();
     tasks.spawn(api::serve(listener, api.clone(), cancel.clone()));
     tracing::info!(
@@ -49,6 +52,12 @@ pub async fn run(
     };
     health.set_database(true);
     api.set_store(store.clone());
+    tasks.spawn(gauges::sample_database(
+        store.clone(),
+        provinces.clone(),
+        health.clone(),
+        cancel.clone(),
+    ));
     let calendar = deadlines::load_calendar(config.calendar_dir.as_deref(), &store).await?;
     let deadlines = Arc::new(Deadlines::new(config.deadlines.clone(), calendar));
     let scanner = Scanner::new(
@@ -72,6 +81,7 @@ pub async fn run(
         batch_linger: Duration::from_millis(config.batch_linger_ms),
     };
 
+    let mut connected_before = false;
     while !cancel.is_cancelled() {
         let Some(connection) =
             connect_with_retry(&config.amqp_url, "yipanqi-hub", max_delay, &cancel).await
@@ -91,6 +101,10 @@ pub async fn run(
             }
         }
         health.set_broker(true);
+        if connected_before {
+            telemetry::reconnected("broker");
+        }
+        connected_before = true;
 
         let round = cancel.child_token();
         let mut consumers = JoinSet::new();
@@ -103,6 +117,19 @@ pub async fn run(
                 health.clone(),
                 round.clone(),
             ));
+        }
+        {
+            // Never ends before the round does, so it is not taken for a lost connection.
+            let sampler = gauges::poll_queues(
+                connection.clone(),
+                provinces.clone(),
+                api.observed(),
+                round.clone(),
+            );
+            consumers.spawn(async move {
+                sampler.await;
+                Ok(())
+            });
         }
         let scan_channel = connection.create_channel().await;
         match scan_channel {

@@ -16,7 +16,7 @@ use crate::store::{
     MessageInsert, NewDocument, NewMessage, NewRejection, NewRoute, PendingRejection, Store,
     StoreError, StoreTx,
 };
-use crate::telemetry;
+use crate::telemetry::{self, Stage};
 use crate::topology::{dead_letter_key, DELIVER_EXCHANGE};
 use chrono::SecondsFormat;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -25,11 +25,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Instant;
 use uuid::Uuid;
 use yipanqi_adapters::{Adapter, Registry, TranslateContext, Translation};
 use yipanqi_schemas::{
-    hub_message_id, mask_id_number, CanonicalMessage, DivisionCode, RejectReason, Rejection,
-    Validated,
+    hub_message_id, mask_id_number, CanonicalMessage, DivisionCode, Kind, RejectReason,
+    Rejection, Validated,
 };
 
 /// Settings of the pipeline.
@@ -76,9 +77,12 @@ struct Accepted {
     routes: Result<Vec<routing::Route>, Unrouted>,
 }
 
+/// A rejected record's canonical id and kind, when it was read that far.
+type About = Option<(Uuid, Kind)>;
+
 enum Planned {
     Accepted(Box<Accepted>),
-    Rejected(Rejection, Option<Uuid>),
+    Rejected(Rejection, About),
 }
 
 impl Pipeline {
@@ -119,10 +123,13 @@ impl Pipeline {
             received_at,
             max_bytes: self.settings.max_message_bytes,
         };
+        let translating = Instant::now();
         let translations: Vec<Translation> = documents
             .iter()
             .map(|raw| translate_guarded(adapter, raw, &ctx))
             .collect();
+        telemetry::stage(province, Stage::Translate, translating.elapsed());
+        let storing = Instant::now();
 
         let code = adapter.province().code.clone();
         // Rejections name a record only in batch formats (DOMAIN.md §4).
@@ -171,14 +178,15 @@ impl Pipeline {
                         self.store_accepted(&mut tx, &mut out, &at, *accepted)
                             .await?;
                     }
-                    Planned::Rejected(rejection, message_id) => {
-                        self.store_rejection(&mut tx, &mut out, &at, message_id, rejection)
+                    Planned::Rejected(rejection, about) => {
+                        self.store_rejection(&mut tx, &mut out, &at, about, rejection)
                             .await?;
                     }
                 }
             }
         }
         tx.commit().await?;
+        telemetry::stage(province, Stage::Store, storing.elapsed());
         Ok(out)
     }
 
@@ -219,7 +227,7 @@ impl Pipeline {
                 if let Some(n) = record {
                     r = r.at_record(n);
                 }
-                Ok(Planned::Rejected(r, Some(msg.message_id)))
+                Ok(Planned::Rejected(r, Some((msg.message_id, msg.kind))))
             };
             let Some(found) = tx.message_ref(reference).await? else {
                 return reject(
@@ -359,7 +367,7 @@ impl Pipeline {
                 if batch {
                     rejection = rejection.at_record(msg.source.record);
                 }
-                self.store_rejection(tx, out, at, Some(msg.message_id), rejection)
+                self.store_rejection(tx, out, at, Some((msg.message_id, msg.kind)), rejection)
                     .await?;
             }
         }
@@ -373,22 +381,18 @@ impl Pipeline {
         tx: &mut StoreTx,
         out: &mut BatchOutcome,
         at: &Place<'_>,
-        message_id: Option<Uuid>,
+        about: About,
         rejection: Rejection,
     ) -> Result<(), StoreError> {
-        let notice = self.reject(at, message_id, rejection);
+        let notice = self.reject(at, about, rejection);
         let stored = tx.insert_rejection(at.document_id, &notice).await?;
         self.queue_rejection(out, at.code, at.province, at.raw, stored);
         Ok(())
     }
 
     /// Builds the stored form of a rejection, with the notice that goes back to the sender.
-    fn reject(
-        &self,
-        at: &Place<'_>,
-        message_id: Option<Uuid>,
-        rejection: Rejection,
-    ) -> NewRejection {
+    fn reject(&self, at: &Place<'_>, about: About, rejection: Rejection) -> NewRejection {
+        let message_id = about.map(|(id, _)| id);
         let Place {
             code,
             province,
@@ -435,7 +439,13 @@ impl Pipeline {
                 "source_message_id": source_id,
             }
         });
-        telemetry::rejected(province, message_id, &rejection);
+        telemetry::rejected(
+            province,
+            message_id,
+            rejection_id,
+            about.map(|(_, k)| k.as_str()),
+            &rejection,
+        );
         NewRejection {
             record,
             province: province.to_string(),

@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 use yipanqi::clock::Clock;
 use yipanqi::config::Config;
 
+pub mod ops;
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -379,22 +381,122 @@ pub async fn wait_ready(addr: SocketAddr, limit: Duration) -> anyhow::Result<()>
 
 /// A minimal HTTP/1.1 GET: status and body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let response = http_request(addr, "GET", path, &[], None).await?;
+    Ok((response.status, String::from_utf8_lossy(&response.body).to_string()))
+}
+
+/// An HTTP response as a test reads it.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The status line and headers, as sent.
+    pub head: String,
+    /// The body bytes (de-chunked).
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+
+    /// The value of a header (case-insensitive name), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection. The body is read by its
+/// `Content-Length` (or chunk by chunk), not to the end of the stream: some servers
+/// (chromedriver) keep the connection open whatever the request says.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> anyhow::Result<HttpResponse> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
     stream.write_all(request.as_bytes()).await?;
+    if let Some(body) = body {
+        stream.write_all(body).await?;
+    }
     let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text
+    let split = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "the connection closed before the headers ended");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let mut rest = buf[split + 4..].to_vec();
+    let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("no HTTP status")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    let mut response = HttpResponse {
+        status,
+        head,
+        body: Vec::new(),
+    };
+    let length = response
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok());
+    let chunked = response
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if let Some(length) = length {
+        while rest.len() < length {
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "the connection closed {} bytes into a {length}-byte body", rest.len());
+            rest.extend_from_slice(&chunk[..n]);
+        }
+        rest.truncate(length);
+        response.body = rest;
+    } else {
+        stream.read_to_end(&mut rest).await?;
+        response.body = if chunked { dechunk(&rest)? } else { rest };
+    }
+    Ok(response)
+}
+
+/// The payload of a chunked body.
+fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("a chunk size line")?;
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .context("a hexadecimal chunk size")?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        anyhow::ensure!(raw.len() >= size + 2, "a truncated chunk");
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
 }
 
 /// A province's fixture inputs with the expectation file of each that has one with

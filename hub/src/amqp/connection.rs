@@ -46,7 +46,7 @@ where
             }
             Err(e) => {
                 let delay = delays.next().unwrap_or(max_delay);
-                metrics::counter!("yipanqi_reconnects_total", "target" => target).increment(1);
+                crate::telemetry::connect_failed(target);
                 tracing::warn!(attempt = tries, target, retry_in_ms = delay.as_millis() as u64, error = %e, "{target} unreachable, retrying");
                 tokio::select! {
                     _ = cancel.cancelled() => return None,

@@ -11,7 +11,7 @@
 use crate::amqp::publisher::{publish_all, PublishError};
 use crate::health::Health;
 use crate::pipeline::Pipeline;
-use crate::telemetry;
+use crate::telemetry::{self, Stage};
 use crate::topology::inbound_queue;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
@@ -21,7 +21,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 /// How a province's consumer batches its work.
@@ -113,12 +113,15 @@ async fn handle_batch(
     let Some(last) = batch.last().map(|d| d.delivery_tag) else {
         return Ok(());
     };
-    metrics::histogram!("yipanqi_batch_size_documents", "province" => province.to_string())
-        .record(batch.len() as f64);
+    telemetry::batch_taken(province, batch.len());
+    let taken = Instant::now();
+    let stamps: Vec<Option<u64>> = batch.iter().map(|d| *d.properties.timestamp()).collect();
     let documents: Vec<Vec<u8>> = batch.into_iter().map(|d| d.data).collect();
     let outcome = match pipeline.process(province, &documents).await {
         Ok(outcome) => {
-            health.set_database(true);
+            if !health.set_database(true) {
+                telemetry::reconnected("database");
+            }
             outcome
         }
         Err(e) => {
@@ -127,8 +130,9 @@ async fn handle_batch(
             return requeue(consume, last).await;
         }
     };
+    let publishing = Instant::now();
     match publish_all(publish, &outcome.outbound).await {
-        Ok(()) => {}
+        Ok(()) => telemetry::stage(province, Stage::PublishConfirm, publishing.elapsed()),
         Err(PublishError::Broker(e)) => return Err(e.into()),
         Err(e) => {
             tracing::error!(province, error = %e, "outbound copies not confirmed; returning the batch to the queue");
@@ -145,7 +149,24 @@ async fn handle_batch(
     consume
         .basic_ack(last, BasicAckOptions { multiple: true })
         .await?;
+    telemetry::acknowledged(province, &end_to_end(&stamps, taken));
     Ok(())
+}
+
+/// Each document's end-to-end time: from its AMQP `timestamp` (whole seconds, set by the
+/// publisher, so the wait in the queue counts) when it has one, else from when the hub
+/// took the batch.
+fn end_to_end(stamps: &[Option<u64>], taken: Instant) -> Vec<Duration> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    stamps
+        .iter()
+        .map(|stamp| match stamp {
+            Some(secs) => now.saturating_sub(Duration::from_secs(*secs)),
+            None => taken.elapsed(),
+        })
+        .collect()
 }
 
 /// Returns every unacknowledged delivery up to `last` to the queue, after a pause so that

@@ -1,11 +1,17 @@
 //! The hub's HTTP endpoints, one file per concern: `health.rs` (liveness, readiness),
-//! `messages.rs` (the integrator's read API: expectations and message traces). Each file
+//! `messages.rs` (the integrator's read API: expectations and message traces), `ops.rs`
+//! (`/metrics`), `status.rs` (the status page `/` and its data, `/api/status`), `reports.rs`
+//! (the coordination group's reports, `/reports` and `/api/reports/…`). Each file
 //! exports a `routes()` that this module merges into one router. Errors are JSON,
 //! `{"error": "..."}` with a fitting status.
 
 mod health;
 mod messages;
+mod ops;
+mod reports;
+mod status;
 
+use crate::gauges::Observed;
 use crate::health::Health;
 use crate::store::Store;
 use axum::http::StatusCode;
@@ -23,6 +29,10 @@ pub struct AppState {
     pub(crate) health: Arc<Health>,
     pub(crate) registry: Arc<Registry>,
     store: Arc<OnceLock<Store>>,
+    /// The samplers' latest queue depths, for the status page.
+    pub(crate) observed: Arc<Observed>,
+    /// The hub's clock: reports say what is overdue as of its now.
+    pub(crate) clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl AppState {
@@ -32,7 +42,20 @@ impl AppState {
             health,
             registry,
             store: Arc::new(OnceLock::new()),
+            observed: Arc::new(Observed::default()),
+            clock: Arc::new(crate::clock::SystemClock),
         }
+    }
+
+    /// The hub's clock (the system clock unless told otherwise).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> AppState {
+        self.clock = clock;
+        self
+    }
+
+    /// Where the samplers leave what they read, for the status page.
+    pub fn observed(&self) -> Arc<Observed> {
+        self.observed.clone()
     }
 
     /// The database is connected.
@@ -89,6 +112,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(messages::routes())
+        .merge(ops::routes())
+        .merge(status::routes())
+        .merge(reports::routes())
         .with_state(state)
 }
 

@@ -191,6 +191,9 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
         started.elapsed().as_secs_f64(),
         db_path.display()
     );
+    for line in super::report::demo_summary(&store, &registry, clock.now(), &db_path).await? {
+        println!("{line}");
+    }
 
     if args.exit {
         cancel.cancel();

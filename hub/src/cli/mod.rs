@@ -3,6 +3,7 @@
 mod calendar;
 mod demo;
 mod inspect;
+mod report;
 mod simulate;
 mod translate;
 
@@ -55,6 +56,8 @@ pub enum Command {
     Trace(inspect::TraceArgs),
     /// Ask the working-day calendar: working day N after a date, is a date a working day, which years.
     Calendar(calendar::CalendarArgs),
+    /// The coordination group's reports: delivery, paper reports retired, free-check coverage.
+    Report(report::ReportArgs),
 }
 
 /// Runs a parsed command line.
@@ -87,6 +90,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Expectations(args) => inspect::expectations(&registry, args).await,
         Command::Trace(args) => inspect::trace(&registry, args).await,
         Command::Calendar(args) => calendar::run(args).await,
+        Command::Report(args) => report::run(&registry, args).await,
     }
 }
 

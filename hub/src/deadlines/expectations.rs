@@ -88,7 +88,7 @@ impl Deadlines {
                 calendar_uncovered: deadline.uncovered,
             })
             .await?;
-            metrics::counter!("yipanqi_expectations_opened_total", "province" => o.owner_province.clone(), "kind" => msg.kind.as_str()).increment(1);
+            metrics::counter!("yipanqi_expectations_opened_total", "province" => crate::telemetry::province_label(&o.owner_province), "kind" => msg.kind.as_str()).increment(1);
             tracing::info!(
                 message_id = %msg.message_id,
                 province,
@@ -109,6 +109,15 @@ impl Deadlines {
         original: Uuid,
         province: &str,
     ) -> Result<(), StoreError> {
+        // DOMAIN.md §6: working days after the original's received date up to and
+        // including the answer's (same day = 0), both Beijing dates.
+        let calendar = self.calendar();
+        let beijing = crate::clock::beijing_offset();
+        let answered = msg.received_at.with_timezone(&beijing).date_naive();
+        let answer_working_days = move |received: chrono::DateTime<chrono::FixedOffset>| {
+            let received = received.with_timezone(&beijing).date_naive();
+            i64::from(calendar.working_days_between(received, answered).0)
+        };
         let closed = tx
             .close_expectation(
                 original,
@@ -117,11 +126,12 @@ impl Deadlines {
                 msg.kind.as_str(),
                 msg.message_id,
                 msg.received_at,
+                &answer_working_days,
             )
             .await?;
         match closed {
             Closed::Closed { id, state } => {
-                metrics::counter!("yipanqi_expectations_closed_total", "province" => msg.source.province.clone(), "state" => state.clone()).increment(1);
+                metrics::counter!("yipanqi_expectations_closed_total", "province" => crate::telemetry::province_label(&msg.source.province), "state" => state.clone()).increment(1);
                 tracing::info!(message_id = %msg.message_id, concerning = %original, province, kind = msg.kind.as_str(), expectation = id, state, "expectation closed");
             }
             Closed::AlreadyClosed => {

@@ -150,7 +150,7 @@ impl Scanner {
             }
             tx.commit().await?;
             report.steps += 1;
-            metrics::counter!("yipanqi_reminders_total", "province" => e.owner_province.clone(), "kind" => e.kind.clone()).increment(1);
+            metrics::counter!("yipanqi_reminders_total", "province" => crate::telemetry::province_label(&e.owner_province), "kind" => e.kind.clone()).increment(1);
             tracing::info!(
                 message_id = %e.message_id,
                 owner_division = %e.owner_division,

@@ -229,6 +229,9 @@ impl StoreTx {
 
     /// Closes the expectation an answer fulfils: of the message it answers, owed by the
     /// answering province, waiting for this kind — the answering division's own first.
+    /// `answer_working_days` turns the original's receipt time into the answer time in
+    /// working days (DOMAIN.md §6), stored so that reports aggregate it in SQL.
+    #[allow(clippy::too_many_arguments)]
     pub async fn close_expectation(
         &mut self,
         original: Uuid,
@@ -237,6 +240,7 @@ impl StoreTx {
         kind: &str,
         answer_id: Uuid,
         received_at: DateTime<FixedOffset>,
+        answer_working_days: &(dyn Fn(DateTime<FixedOffset>) -> i64 + Send + Sync),
     ) -> Result<Closed, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} {FROM} WHERE e.message_id = $1 AND e.owner_province = $2 \
@@ -269,15 +273,19 @@ impl StoreTx {
         } else {
             "answered_late"
         };
+        let days = DateTime::parse_from_rfc3339(&open.received_at)
+            .ok()
+            .map(answer_working_days);
         sqlx::query(
-            "UPDATE expectations SET state = $1, answer_id = $2, answered_at = $3, answered_ms = $4 \
-             WHERE id = $5 AND state IN ('open', 'overdue')",
+            "UPDATE expectations SET state = $1, answer_id = $2, answered_at = $3, answered_ms = $4, \
+             answer_working_days = $6 WHERE id = $5 AND state IN ('open', 'overdue')",
         )
         .bind(state)
         .bind(answer_id.to_string())
         .bind(received_at.to_rfc3339())
         .bind(received_at.timestamp_millis())
         .bind(open.id)
+        .bind(days)
         .execute(&mut *self.tx)
         .await?;
         Ok(Closed::Closed {

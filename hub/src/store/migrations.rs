@@ -21,6 +21,7 @@ const SQLITE: Embedded = &[
         "expectations",
         include_str!("migrations/sqlite/0002_expectations.sql"),
     ),
+    (3, "reports", include_str!("migrations/sqlite/0003_reports.sql")),
 ];
 const POSTGRES: Embedded = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -29,6 +30,7 @@ const POSTGRES: Embedded = &[
         "expectations",
         include_str!("migrations/postgres/0002_expectations.sql"),
     ),
+    (3, "reports", include_str!("migrations/postgres/0003_reports.sql")),
 ];
 
 #[derive(Debug)]

@@ -8,12 +8,15 @@
 
 mod expectations;
 mod migrations;
+mod reports;
+mod status;
 mod trace;
 
 pub use expectations::{
     hub_message_name, Closed, Expectation, ExpectationFilter, NewExpectation, NewHubMessage,
     PendingHubMessage,
 };
+pub use status::{Activity, Minute, Owed, RecentRejection};
 
 use chrono::{DateTime, FixedOffset};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -490,11 +493,16 @@ impl StoreTx {
         document_id: i64,
         m: &NewMessage,
     ) -> Result<MessageInsert, StoreError> {
+        // Who the message is about, as columns the delivery reports aggregate on.
+        let facts = reports::MessageFacts::of(&m.canonical);
         let done = sqlx::query(
             "INSERT INTO messages (message_id, document_id, province, source_message_id, record, kind, \
              source_division, in_reply_to, subject_id, content_hash, canonical, outcome, warnings, \
-             received_at, received_ms, spouse_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             received_at, received_ms, spouse_id, subject_name, subject_sex, subject_registration, \
+             subject_residence, spouse_name, spouse_sex, spouse_registration, spouse_residence, \
+             receipt_status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24, $25) \
              ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(m.message_id.to_string())
@@ -513,6 +521,15 @@ impl StoreTx {
         .bind(m.received_at.to_rfc3339())
         .bind(m.received_at.timestamp_millis())
         .bind(m.spouse_id.clone())
+        .bind(facts.subject.name)
+        .bind(facts.subject.sex)
+        .bind(facts.subject.registration_division)
+        .bind(facts.subject.residence_division)
+        .bind(facts.spouse.name)
+        .bind(facts.spouse.sex)
+        .bind(facts.spouse.registration_division)
+        .bind(facts.spouse.residence_division)
+        .bind(facts.receipt_status)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 1 {

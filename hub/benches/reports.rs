@@ -490,6 +490,7 @@ async fn time_reports(label: &str, store: &Store) -> anyhow::Result<()> {
             reports::Report::Delivery(d) => d.overdue.len() + d.follow_up.as_ref().map_or(0, Vec::len),
             reports::Report::Paper(p) => p.pairs.len() + p.trend.len(),
             reports::Report::Coverage(c) => c.short.len() + c.follow_up.as_ref().map_or(0, Vec::len),
+            reports::Report::Audit(a) => a.askers.len() + a.refusals.len(),
         };
         println!(
             "{name:<40} {sql:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}   {rows}",

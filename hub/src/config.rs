@@ -3,6 +3,7 @@
 //! default for a development machine. Secrets (URLs with passwords) are never printed
 //! whole: see [`Config::describe`].
 
+use crate::access::AccessSettings;
 use crate::deadlines::rules::DeadlineSettings;
 use crate::store::redact_url;
 use crate::topology::QueueType;
@@ -54,6 +55,10 @@ pub struct Config {
     /// Which answers are owed within how many working days, and the overdue scanner.
     #[serde(default)]
     pub deadlines: DeadlineSettings,
+    /// Who may use the API and ask over the broker: clients, their roles and token
+    /// hashes; the audit key; the broker users' prefix.
+    #[serde(default)]
+    pub access: AccessSettings,
     /// Settings for test runs only; never set in production.
     #[serde(default)]
     pub testing: Testing,
@@ -189,6 +194,15 @@ impl Config {
         }
         if let Some(v) = var("YIPANQI_CALENDAR_DIR") {
             self.calendar_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("YIPANQI_CLIENTS_FILE") {
+            self.access.clients_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("YIPANQI_AUDIT_KEY_FILE") {
+            self.access.audit_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("YIPANQI_BROKER_USER_PREFIX") {
+            self.access.broker_user_prefix = v;
         }
         if let Some(v) = var("YIPANQI_TESTING_CLOCK_OFFSET_FILE") {
             self.testing.clock_offset_file = Some(PathBuf::from(v));

@@ -3,6 +3,7 @@
 //! reconnects when the broker goes away. On cancellation (SIGINT/SIGTERM) it stops
 //! consuming, lets every in-flight batch finish and be acknowledged, and returns.
 
+use crate::access::Access;
 use crate::amqp::connection::{backoff, connect_with_retry, retry_until_connected};
 use crate::amqp::consumer::{self, ConsumerSettings};
 use crate::clock::Clock;
@@ -10,6 +11,7 @@ use crate::config::Config;
 use crate::deadlines::{self, scanner::Scanner, Deadlines};
 use crate::health::Health;
 use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::sharing::{self, Sharing};
 use crate::store::{redact_url, Store};
 use crate::{api, gauges, telemetry, topology};
 use anyhow::Context;
@@ -32,11 +34,19 @@ pub async fn run(
     // The recorder first: what happens before it is installed is not counted.
     telemetry::metrics_handle();
     telemetry::set_region(provinces.iter().map(|p| (p.code.as_str(), p.name.as_str())));
+    let access = Arc::new(Access::load(&config.access, &registry)?);
+    if access.is_empty() {
+        tracing::warn!(
+            "no API clients are configured ([access] clients or YIPANQI_CLIENTS_FILE): \
+             every /api endpoint but /api/status refuses; `yipanqi token new` makes one"
+        );
+    }
     let health = Health::new(provinces.len());
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (YIPANQI_HTTP_ADDR)", config.http_addr))?;
-    let api = api::AppState::new(health.clone(), registry.clone()).with_clock(clock.clone());
+    let api = api::AppState::new(health.clone(), registry.clone(), access.clone())
+        .with_clock(clock.clone());
     let mut tasks = JoinSet::new();
     tasks.spawn(api::serve(listener, api.clone(), cancel.clone()));
     tracing::info!(
@@ -52,6 +62,10 @@ pub async fn run(
     };
     health.set_database(true);
     api.set_store(store.clone());
+    let sharing = Sharing::new(store.clone(), registry.clone(), clock.clone(), &config.access)
+        .await
+        .context("cannot prepare the audit of lookups")?;
+    api.set_sharing(sharing.clone());
     tasks.spawn(gauges::sample_database(
         store.clone(),
         provinces.clone(),
@@ -131,6 +145,12 @@ pub async fn run(
                 Ok(())
             });
         }
+        consumers.spawn(sharing::query::run(
+            connection.clone(),
+            sharing.clone(),
+            access.clone(),
+            round.clone(),
+        ));
         let scan_channel = connection.create_channel().await;
         match scan_channel {
             Ok(channel) => {

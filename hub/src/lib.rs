@@ -7,11 +7,13 @@
 //! `routing.rs` → `store/` → `amqp/publisher.rs`; `hub.rs` supervises, `api/` serves HTTP, `topology.rs`
 //! declares the broker objects, and `cli/` holds the command-line tools.
 
+pub mod access;
 pub mod amqp;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod deadlines;
+pub mod definitions;
 pub mod gauges;
 pub mod health;
 pub mod api;
@@ -19,6 +21,7 @@ pub mod hub;
 pub mod pipeline;
 pub mod reports;
 pub mod routing;
+pub mod sharing;
 pub mod store;
 pub mod synthetic;
 pub mod telemetry;

@@ -3,7 +3,9 @@
 //! Per region province a fanout exchange and durable queue `yipanqi.in.<province>`
 //! (the province writes only to its exchange) and a durable queue
 //! `yipanqi.out.<province>` bound to `yipanqi.deliver` with `<code>.#`; beside them the
-//! queues for PADIS, the coordination group and dead letters. Re-declaring with the same
+//! queues for PADIS, the coordination group and dead letters; and for queries, the
+//! fanout exchange and queue `yipanqi.query` and a reply queue `yipanqi.reply.<province>`
+//! per province. Re-declaring with the same
 //! arguments is a no-op; an object that exists with other arguments stops the hub with a
 //! sentence naming it.
 
@@ -21,6 +23,8 @@ pub const PADIS_QUEUE: &str = "yipanqi.out.padis";
 pub const COORDINATION_QUEUE: &str = "yipanqi.out.coordination";
 /// Rejected input: the original bytes with the reason in headers.
 pub const DEAD_QUEUE: &str = "yipanqi.dead";
+/// Queries from the provinces (a fanout exchange and the queue of the same name).
+pub const QUERY_QUEUE: &str = "yipanqi.query";
 
 /// The inbound exchange and queue of a province.
 pub fn inbound_queue(province: &str) -> String {
@@ -30,6 +34,12 @@ pub fn inbound_queue(province: &str) -> String {
 /// The outbound queue of a province.
 pub fn outbound_queue(province: &str) -> String {
     format!("yipanqi.out.{province}")
+}
+
+/// The queue where a province may receive the answers to its queries (the other way is
+/// RabbitMQ's direct reply-to).
+pub fn reply_queue(province: &str) -> String {
+    format!("yipanqi.reply.{province}")
 }
 
 /// Routing key of a dead letter.
@@ -81,7 +91,11 @@ pub async fn declare(
         d.queue(&outbound).await?;
         d.bind(&outbound, DELIVER_EXCHANGE, &format!("{}.#", p.code))
             .await?;
+        d.queue(&reply_queue(&p.name)).await?;
     }
+    d.exchange(QUERY_QUEUE, ExchangeKind::Fanout).await?;
+    d.queue(QUERY_QUEUE).await?;
+    d.bind(QUERY_QUEUE, QUERY_QUEUE, "").await?;
     for (queue, key) in [
         (PADIS_QUEUE, "padis.#"),
         (COORDINATION_QUEUE, "coord.#"),

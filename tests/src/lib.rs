@@ -18,10 +18,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
+use yipanqi::access::{tokens, ClientConfig, Role};
 use yipanqi::clock::Clock;
 use yipanqi::config::Config;
 
 pub mod ops;
+pub mod world;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +67,8 @@ pub fn hub_binary() -> PathBuf {
     profile_dir.join("yipanqi")
 }
 
-fn rabbitmqctl(args: &[&str]) -> anyhow::Result<()> {
+/// Runs `rabbitmqctl` with these arguments; its error output becomes the error.
+pub fn rabbitmqctl(args: &[&str]) -> anyhow::Result<()> {
     let out = std::process::Command::new("rabbitmqctl")
         .args(args)
         .output()
@@ -104,6 +107,18 @@ impl TestEnv {
             Db::Sqlite => format!("sqlite://{}", dir.join("hub.db").display()),
             Db::Postgres => fresh_postgres(&format!("yq_{name}")).await?,
         };
+        // The API clients of every test hub, for hub processes (in-process hubs get them
+        // in `config()`).
+        #[derive(serde::Serialize)]
+        struct ClientsFile {
+            clients: Vec<ClientConfig>,
+        }
+        std::fs::write(
+            dir.join("clients.toml"),
+            toml::to_string(&ClientsFile {
+                clients: test_clients(),
+            })?,
+        )?;
         Ok(TestEnv {
             name,
             amqp_url,
@@ -122,13 +137,51 @@ impl TestEnv {
             batch_linger_ms: 5,
             reconnect_max_secs: 2,
             shutdown_grace_secs: 10,
+            access: yipanqi::access::AccessSettings {
+                clients: test_clients(),
+                ..Default::default()
+            },
             ..Config::default()
         }
     }
 
+    /// The clients file of every test hub (`YIPANQI_CLIENTS_FILE` for hub processes).
+    pub fn clients_file(&self) -> PathBuf {
+        self.dir.join("clients.toml")
+    }
+
     /// A connection to the test's vhost.
     pub async fn connect(&self) -> anyhow::Result<Broker> {
-        let connection = Connection::connect(&self.amqp_url, ConnectionProperties::default())
+        Self::connect_url(&self.amqp_url).await
+    }
+
+    /// A connection to the test's vhost as another broker user.
+    pub async fn connect_as(&self, user: &str, password: &str) -> anyhow::Result<Broker> {
+        Self::connect_url(&self.amqp_url_as(user, password)).await
+    }
+
+    /// The AMQP URL of the test's vhost for another broker user.
+    pub fn amqp_url_as(&self, user: &str, password: &str) -> String {
+        let encode = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    other => format!("%{other:02X}"),
+                })
+                .collect::<String>()
+        };
+        format!(
+            "amqp://{}:{}@127.0.0.1:5672/{}",
+            encode(user),
+            encode(password),
+            encode(&self.vhost)
+        )
+    }
+
+    async fn connect_url(url: &str) -> anyhow::Result<Broker> {
+        let connection = Connection::connect(url, ConnectionProperties::default())
             .await
             .context("cannot connect to the test vhost")?;
         let channel = connection.create_channel().await?;
@@ -377,6 +430,41 @@ pub async fn wait_ready(addr: SocketAddr, limit: Duration) -> anyhow::Result<()>
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The API token of a test client: `who` is a province's pinyin name, `coordination`
+/// or `ops`. Tokens never appear in logs: the log tests grep for them.
+pub fn token(who: &str) -> String {
+    format!("yq_test_{who}_7f3a9c0d41e2b85a")
+}
+
+/// The API clients every test hub knows: one per province, the coordination group, ops.
+pub fn test_clients() -> Vec<ClientConfig> {
+    let mut clients: Vec<ClientConfig> = PROVINCES
+        .iter()
+        .map(|p| ClientConfig {
+            name: format!("{p}-test"),
+            role: Role::Province,
+            province: Some(p.to_string()),
+            token_sha256: tokens::hash(&token(p)),
+        })
+        .collect();
+    for (who, role) in [("coordination", Role::Coordination), ("ops", Role::Ops)] {
+        clients.push(ClientConfig {
+            name: format!("{who}-test"),
+            role,
+            province: None,
+            token_sha256: tokens::hash(&token(who)),
+        });
+    }
+    clients
+}
+
+/// A GET with a test client's bearer token: status and body.
+pub async fn http_get_as(addr: SocketAddr, path: &str, who: &str) -> anyhow::Result<(u16, String)> {
+    let auth = format!("Bearer {}", token(who));
+    let response = http_request(addr, "GET", path, &[("Authorization", &auth)], None).await?;
+    Ok((response.status, response.text()))
 }
 
 /// A minimal HTTP/1.1 GET: status and body.

@@ -38,6 +38,7 @@ impl HubProcess {
             .env("YIPANQI_AMQP_URL", &env.amqp_url)
             .env("YIPANQI_DATABASE_URL", &env.database_url)
             .env("YIPANQI_HTTP_ADDR", http.to_string())
+            .env("YIPANQI_CLIENTS_FILE", env.clients_file())
             .stdout(Stdio::null())
             .stderr(file);
         for (k, v) in extra {

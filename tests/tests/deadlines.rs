@@ -15,7 +15,7 @@ use yipanqi::config::Config;
 use yipanqi::synthetic::{finish, Synth};
 use yipanqi_adapters::{Registry, RenderOptions};
 use yipanqi_schemas::{CanonicalMessage, Kind};
-use yipanqi_tests::{http_get, Db, InProcessHub, TestEnv};
+use yipanqi_tests::{http_get_as, Db, InProcessHub, TestEnv};
 
 fn at(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).expect("time")
@@ -84,7 +84,7 @@ impl World {
 }
 
 async fn expectations(hub: &InProcessHub, query: &str) -> Vec<Value> {
-    let (status, body) = http_get(hub.http, &format!("/api/expectations?{query}"))
+    let (status, body) = http_get_as(hub.http, &format!("/api/expectations?{query}"), "ops")
         .await
         .expect("GET");
     assert_eq!(status, 200, "{body}");
@@ -93,7 +93,7 @@ async fn expectations(hub: &InProcessHub, query: &str) -> Vec<Value> {
 }
 
 async fn expectation_of(hub: &InProcessHub, message_id: &str) -> Value {
-    let (status, body) = http_get(hub.http, &format!("/api/messages/{message_id}"))
+    let (status, body) = http_get_as(hub.http, &format!("/api/messages/{message_id}"), "ops")
         .await
         .expect("GET");
     assert_eq!(status, 200, "{body}");

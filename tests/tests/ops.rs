@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use yipanqi::telemetry::{MetricType, METRICS};
 use yipanqi_tests::ops::{scrape, synthetic_traffic, HubProcess, Outcome, Scrape};
-use yipanqi_tests::{http_get, wait_ready, Db, TestEnv, PROVINCES};
+use yipanqi_tests::{http_get, http_get_as, rabbitmqctl, wait_ready, Db, TestEnv, PROVINCES};
 
 /// Polls `/metrics` until `done` holds, or fails after `limit` with the last scrape's view.
 async fn scrape_until(
@@ -28,15 +28,6 @@ async fn scrape_until(
         anyhow::ensure!(start.elapsed() < limit, "{what} not reached within {limit:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-fn rabbitmqctl(args: &[&str]) -> anyhow::Result<()> {
-    let status = std::process::Command::new("rabbitmqctl")
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "rabbitmqctl {args:?} failed");
-    Ok(())
 }
 
 /// Checks a histogram series: cumulative buckets that never decrease, the explicit
@@ -196,7 +187,7 @@ async fn metrics_health_and_logs_tell_what_happened() -> anyhow::Result<()> {
     );
 
     // Answers owed, as the API lists them; last message time per province.
-    let (status, body) = http_get(hub.http, "/api/expectations?limit=10000").await?;
+    let (status, body) = http_get_as(hub.http, "/api/expectations?limit=10000", "ops").await?;
     assert_eq!(status, 200, "{body}");
     let list: Value = serde_json::from_str(&body)?;
     let mut owed: BTreeMap<String, (f64, f64)> = BTreeMap::new();

@@ -37,10 +37,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use yipanqi::clock::{Clock, ManualClock};
 use yipanqi::config::Config;
-use yipanqi::synthetic::{finish, Synth};
-use yipanqi_adapters::{Registry, RenderOptions};
 use yipanqi_schemas::{mask_id_number, mask_name, CanonicalMessage, Kind};
-use yipanqi_tests::{http_get, Db, InProcessHub, TestEnv};
+use yipanqi_tests::world::World;
+use yipanqi_tests::{http_get, http_get_as, Db, InProcessHub, TestEnv};
 
 fn at(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).expect("time")
@@ -50,83 +49,8 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
 
-struct World {
-    registry: Registry,
-    synth: Synth,
-}
-
-impl World {
-    fn new() -> World {
-        let registry = Registry::builtin();
-        let region = registry.provinces().cloned().collect();
-        World {
-            registry,
-            synth: Synth::new(2026, region),
-        }
-    }
-
-    /// A woman registered at `registration`, living at `residence`.
-    fn woman(&mut self, registration: &str, residence: &str) -> Value {
-        self.synth.person(registration, Some(residence), true)
-    }
-
-    /// A message of `kind` from `province`'s `division` about `subject`, in the
-    /// province's own format.
-    fn message(
-        &mut self,
-        province: &str,
-        division: &str,
-        kind: Kind,
-        subject: &Value,
-        now: DateTime<FixedOffset>,
-    ) -> (CanonicalMessage, Vec<u8>) {
-        let mapping = self.registry.get(province).expect("mapping");
-        let info = mapping.province().clone();
-        let mut draft = self.synth.draft(&info, division, kind, now.date_naive());
-        draft.insert("subject".into(), subject.clone());
-        let id = mapping.render_message_id(division, now, self.synth.next_serial());
-        let msg = finish(&info, &id, now, vec![draft])
-            .expect("valid")
-            .remove(0);
-        let bytes = mapping
-            .render(std::slice::from_ref(&msg), &RenderOptions { variant: 0 })
-            .expect("render");
-        (msg, bytes)
-    }
-
-    /// `province`'s answer to `original` from `division`, with body fields set.
-    fn answer(
-        &mut self,
-        province: &str,
-        division: &str,
-        original: &CanonicalMessage,
-        now: DateTime<FixedOffset>,
-        body: Value,
-    ) -> (CanonicalMessage, Vec<u8>) {
-        let mapping = self.registry.get(province).expect("mapping");
-        let info = mapping.province().clone();
-        let mut draft = self
-            .synth
-            .answer_draft(original, division, now.date_naive())
-            .expect("an answer is owed");
-        if let (Some(b), Some(set)) = (draft.get_mut("body"), body.as_object()) {
-            for (k, v) in set {
-                b[k] = v.clone();
-            }
-        }
-        let id = mapping.render_message_id(division, now, self.synth.next_serial());
-        let msg = finish(&info, &id, now, vec![draft])
-            .expect("valid")
-            .remove(0);
-        let bytes = mapping
-            .render(std::slice::from_ref(&msg), &RenderOptions { variant: 1 })
-            .expect("render");
-        (msg, bytes)
-    }
-}
-
 async fn trace(hub: &InProcessHub, id: &str) -> Option<Value> {
-    let (status, body) = http_get(hub.http, &format!("/api/messages/{id}"))
+    let (status, body) = http_get_as(hub.http, &format!("/api/messages/{id}"), "ops")
         .await
         .ok()?;
     (status == 200).then(|| serde_json::from_str(&body).ok())?
@@ -161,9 +85,20 @@ async fn wait_state(hub: &InProcessHub, msg: &CanonicalMessage, state: &str) {
     panic!("the expectation of {id} never became {state}");
 }
 
-/// GET returning the status, the raw header block and the body bytes.
+/// Who fetches a report: a province's follow-up list goes to that province's client,
+/// everything else to the coordination group's.
+fn reader_of(query: &str) -> String {
+    query
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("province="))
+        .unwrap_or("coordination")
+        .to_string()
+}
+
+/// GET as the report's reader, returning the status, the raw header block and the body.
 async fn fetch(addr: SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
-    let r = yipanqi_tests::http_request(addr, "GET", path, &[], None)
+    let auth = format!("Bearer {}", yipanqi_tests::token(&reader_of(path)));
+    let r = yipanqi_tests::http_request(addr, "GET", path, &[("Authorization", &auth)], None)
         .await
         .expect("GET");
     (r.status, r.head, r.body)
@@ -452,8 +387,17 @@ async fn check_formats(hub: &InProcessHub, query: &str, tables: &[Expected]) -> 
     let (head, xlsx) = report(hub, &format!("{query}&format=xlsx")).await;
     assert!(head.contains("spreadsheetml"), "{head}");
     check_xlsx(&xlsx, tables);
-    let url = format!("http://{}/api/reports/{query}&format=html", hub.http);
-    let dom = chromium_dom(&url);
+    // The page is self-contained: saved to a file, it renders the same.
+    let (head, html) = report(hub, &format!("{query}&format=html")).await;
+    assert!(head.contains("text/html"), "{head}");
+    let file = std::env::temp_dir().join(format!(
+        "yipanqi-report-{}-{}.html",
+        std::process::id(),
+        query.replace(['?', '&', '='], "_")
+    ));
+    std::fs::write(&file, &html).expect("write the HTML report");
+    let dom = chromium_dom(&format!("file://{}", file.display()));
+    let _ = std::fs::remove_file(&file);
     check_html(&dom, tables);
     dom
 }
@@ -901,7 +845,7 @@ async fn reports_add_up(db: Db) -> anyhow::Result<()> {
     assert_eq!(bars[0], ("2025-12".to_string(), None));
 
     // ---- Free-check coverage, 2026. ----
-    let cov = report_json(&hub, "coverage?year=2026&province=shanghai").await;
+    let cov = report_json(&hub, "coverage?year=2026").await;
     let figures = |v: &Value| -> [i64; 4] {
         ["women", "no_check", "one_check", "fewer_than_two"].map(|f| v[f].as_i64().unwrap_or(-1))
     };
@@ -957,11 +901,17 @@ async fn reports_add_up(db: Db) -> anyhow::Result<()> {
         .collect();
     short.push(woman(&w6, "330106", "341302", 0, None, true));
     assert_eq!(cov["short"], json!(short));
+    assert!(cov["follow_up"].is_null(), "the coordination group gets no follow-up list");
+    // Shanghai's client: the same figures, its own follow-up list in full, and of the
+    // masked list only the women living or registered in Shanghai (not Zhejiang's W6).
+    let sh = report_json(&hub, "coverage?year=2026&province=shanghai").await;
+    assert_eq!(sh["provinces"], cov["provinces"]);
     let full: Vec<Value> = shanghai
         .iter()
         .map(|(wm, reg, last)| woman(wm, "310104", reg, 1, Some(last), false))
         .collect();
-    assert_eq!(cov["follow_up"], json!(full));
+    assert_eq!(sh["follow_up"], json!(full));
+    assert_eq!(sh["short"], json!(short[..short.len() - 1]));
 
     let mut cov_rows: Vec<Vec<E>> = coverage
         .iter()
@@ -1012,9 +962,9 @@ async fn reports_add_up(db: Db) -> anyhow::Result<()> {
     assert!(index.contains("/api/reports/delivery?from=2026-11-01&amp;to=2026-11-30&amp;format=xlsx"), "{index}");
     assert!(index.contains("/api/reports/paper?from=2026-11-01&amp;to=2026-11-30&amp;format=csv"), "{index}");
     assert!(index.contains("/api/reports/coverage?from=2026-01-01&amp;to=2026-12-31&amp;format=json"), "{index}");
-    let (status, body) = http_get(hub.http, "/api/reports/delivery?month=2026-13").await?;
+    let (status, body) = http_get_as(hub.http, "/api/reports/delivery?month=2026-13", "coordination").await?;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = http_get(hub.http, "/api/reports/nonsense").await?;
+    let (status, _) = http_get_as(hub.http, "/api/reports/nonsense", "coordination").await?;
     assert_eq!(status, 404);
 
     // ---- The same report on the command line, with the hub's clock. ----

@@ -1,19 +1,32 @@
 //! The hub's HTTP endpoints, one file per concern: `health.rs` (liveness, readiness),
 //! `messages.rs` (the integrator's read API: expectations and message traces), `ops.rs`
 //! (`/metrics`), `status.rs` (the status page `/` and its data, `/api/status`), `reports.rs`
-//! (the coordination group's reports, `/reports` and `/api/reports/…`). Each file
-//! exports a `routes()` that this module merges into one router. Errors are JSON,
-//! `{"error": "..."}` with a fitting status.
+//! (the coordination group's reports, `/reports` and `/api/reports/…`), `people.rs`
+//! (information sharing: profiles and 《婚育证明》 lists), `audit.rs` (the audit of
+//! lookups); `auth.rs` says who is calling. Each file exports a `routes()` that this
+//! module merges into one router. Errors are JSON, `{"error": "..."}` with a fitting
+//! status; refusals add `"reason"` (a code of `access::RefusalReason`).
+//!
+//! `/`, `/metrics`, `/health/*`, `/api/status` and `/reports` need no credentials and
+//! carry no personal data; every other `/api/…` endpoint takes a client's token and
+//! answers within its role (`access::rules`).
 
+mod audit;
+mod auth;
 mod health;
 mod messages;
 mod ops;
+mod people;
 mod reports;
 mod status;
 
+use crate::access::rules::{Refusal, RefusalReason};
+use crate::access::Access;
 use crate::gauges::Observed;
 use crate::health::Health;
+use crate::sharing::{Sharing, SharingError};
 use crate::store::Store;
+use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -33,17 +46,23 @@ pub struct AppState {
     pub(crate) observed: Arc<Observed>,
     /// The hub's clock: reports say what is overdue as of its now.
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
+    /// The configured API clients.
+    pub(crate) access: Arc<Access>,
+    /// Lookups with their audit, once the database answers.
+    sharing: Arc<OnceLock<Sharing>>,
 }
 
 impl AppState {
     /// State before the database is connected.
-    pub fn new(health: Arc<Health>, registry: Arc<Registry>) -> AppState {
+    pub fn new(health: Arc<Health>, registry: Arc<Registry>, access: Arc<Access>) -> AppState {
         AppState {
             health,
             registry,
             store: Arc::new(OnceLock::new()),
             observed: Arc::new(Observed::default()),
             clock: Arc::new(crate::clock::SystemClock),
+            access,
+            sharing: Arc::new(OnceLock::new()),
         }
     }
 
@@ -67,6 +86,33 @@ impl AppState {
         self.store.get().ok_or(ApiError::Unavailable)
     }
 
+    /// The lookup service is ready (the database answers and the audit key is known).
+    pub fn set_sharing(&self, sharing: Sharing) {
+        let _ = self.sharing.set(sharing);
+    }
+
+    pub(crate) fn sharing(&self) -> Result<&Sharing, ApiError> {
+        self.sharing.get().ok_or(ApiError::Unavailable)
+    }
+
+    /// Audits the refusal of a caller's request and returns it as the error.
+    pub(crate) async fn refuse(
+        &self,
+        caller: &crate::access::Caller,
+        action: &'static str,
+        refusal: Refusal,
+    ) -> ApiError {
+        let entry = crate::access::AuditEntry::by(caller, crate::access::Channel::Http, action)
+            .refused(&refusal);
+        match self.sharing() {
+            Ok(sharing) => match sharing.record(&entry).await {
+                Ok(()) => ApiError::Refused(refusal),
+                Err(e) => e.into(),
+            },
+            Err(e) => e,
+        }
+    }
+
     /// A province code from a pinyin name or a code.
     pub(crate) fn province_code(&self, wanted: &str) -> Result<String, ApiError> {
         self.registry
@@ -83,6 +129,8 @@ pub(crate) enum ApiError {
     NotFound(String),
     BadRequest(String),
     Internal(String),
+    /// Refused by the access rules (already audited).
+    Refused(Refusal),
 }
 
 impl IntoResponse for ApiError {
@@ -95,8 +143,28 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+            ApiError::Refused(refusal) => {
+                let status = StatusCode::from_u16(refusal.reason.http_status())
+                    .unwrap_or(StatusCode::FORBIDDEN);
+                let body = Json(json!({ "error": refusal.detail, "reason": refusal.reason }));
+                if refusal.reason == RefusalReason::Unauthenticated {
+                    // Basic lets a browser ask for the token (as the password).
+                    let challenge = "Bearer realm=\"yipanqi\", Basic realm=\"yipanqi\", charset=\"UTF-8\"";
+                    return (status, [(WWW_AUTHENTICATE, challenge)], body).into_response();
+                }
+                return (status, body).into_response();
+            }
         };
         (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl From<SharingError> for ApiError {
+    fn from(e: SharingError) -> Self {
+        match e {
+            SharingError::Refused(refusal) => ApiError::Refused(refusal),
+            SharingError::Store(e) => ApiError::from(e),
+        }
     }
 }
 
@@ -115,6 +183,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(status::routes())
         .merge(reports::routes())
+        .merge(people::routes())
+        .merge(audit::routes())
         .with_state(state)
 }
 

@@ -4,8 +4,16 @@
 //! province's follow-up list with subjects in full; and `GET /reports`, an index page
 //! linking this month's and last month's reports. Same outputs as `yipanqi report`; the
 //! states are read as of the hub's clock.
+//!
+//! Who gets what is `access::rules::report`'s decision: the coordination group the masked
+//! reports, a province the same with its own follow-up list and only the overdue items it
+//! sent or owes; the audit report goes to the coordination group and ops. Every fetch is
+//! written to the audit.
 
+use super::auth::Authenticated;
 use super::{ApiError, AppState};
+use crate::access::rules::{self, Scope};
+use crate::access::{AuditEntry, Channel};
 use crate::reports::html::escape;
 use crate::reports::{self, Context, Format, Period, PeriodSpec, ReportError, ReportKind};
 use axum::extract::{Path, Query, State};
@@ -62,14 +70,31 @@ fn default_period(kind: ReportKind, today: NaiveDate) -> Period {
 
 async fn report(
     State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
     Path(kind): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let kind = ReportKind::parse(&kind).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no report '{kind}'; the reports are delivery, paper and coverage"
+            "no report '{kind}'; the reports are delivery, paper, coverage and audit"
         ))
     })?;
+    let requested = q
+        .province
+        .as_deref()
+        .map(|p| state.province_code(p))
+        .transpose()?;
+    let access = match kind {
+        ReportKind::Audit => rules::audit(&caller).map(|()| rules::ReportAccess {
+            follow_up: None,
+            overdue_items: Scope::All,
+        }),
+        _ => rules::report(&caller, requested.as_deref()),
+    };
+    let access = match access {
+        Ok(a) => a,
+        Err(refusal) => return Err(state.refuse(&caller, "report", refusal).await),
+    };
     let format = match q.format.as_deref() {
         None => Format::Json,
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -100,10 +125,23 @@ async fn report(
         calendar: &calendar,
         now,
     };
-    let province = q.province.as_deref();
-    let report = reports::build(&ctx, kind, period, province).await?;
+    let province = access.follow_up.as_deref();
+    let mut report = reports::build(&ctx, kind, period, province).await?;
+    report.restrict(&access.overdue_items);
     let body = report.render(&ctx, format)?;
-    let name = reports::file_name(kind, &period, province, format);
+    let scope = match province {
+        Some(code) => format!(" follow-up {code}"),
+        None => String::new(),
+    };
+    let entry = AuditEntry::by(&caller, Channel::Http, "report")
+        .target(format!("{} {}{scope}", kind.as_str(), period.slug()))
+        .allowed(match province {
+            Some(_) => "with the province's own follow-up list, subjects in full",
+            None => "subjects masked",
+        });
+    state.sharing()?.record(&entry).await?;
+    let province_name = province.and_then(|c| state.registry.by_code(c)).map(|m| m.province().name.clone());
+    let name = reports::file_name(kind, &period, province_name.as_deref(), format);
     let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
     if matches!(format, Format::Xlsx | Format::Csv) {
         if let Ok(v) = format!("attachment; filename=\"{name}\"").parse() {

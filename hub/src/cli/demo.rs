@@ -2,7 +2,9 @@
 //! plus simulated provinces on the local broker: every province publishes traffic in its
 //! own legacy format and answers what is delivered to it, until a few thousand messages
 //! have been exchanged. Then a per-province summary; then the hub keeps running until
-//! Ctrl-C (or exits, with `--exit`).
+//! Ctrl-C (or exits, with `--exit`). The demo makes an API client per province and one for
+//! the coordination group and ops, and leaves their tokens in a file beside its store, so
+//! that the access rules can be tried at once.
 
 use super::simulate::{self, SimulateArgs};
 use crate::clock::{AcceleratedClock, Clock, SystemClock};
@@ -67,12 +69,14 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     })?;
     let connection = Arc::new(connection);
 
+    let (clients, tokens_file) = demo_clients(&registry, &db_path)?;
     let mut config = Config {
         amqp_url: args.amqp_url.clone(),
         database_url: database_url.clone(),
         http_addr: args.http_addr,
         ..Config::default()
     };
+    config.access.clients = clients;
     config.deadlines.scan_interval_secs = 1;
     // The demo's time runs fast (never the hub's under `yipanqi run`): the hub and the
     // simulated provinces share this clock.
@@ -194,6 +198,14 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     for line in super::report::demo_summary(&store, &registry, clock.now(), &db_path).await? {
         println!("{line}");
     }
+    println!(
+        "API tokens of the demo's clients (a province each, coordination, ops): {}\n  \
+         e.g. curl -H \"Authorization: Bearer $(awk '$1==\"coordination\"{{print $2}}' {})\" \
+         'http://{}/api/reports/delivery?format=html'",
+        tokens_file.display(),
+        tokens_file.display(),
+        args.http_addr
+    );
 
     if args.exit {
         cancel.cancel();
@@ -206,6 +218,37 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
     hub.await.context("the hub task failed")??;
     let _ = connection.close(200, "demo done".into()).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An API client per province, the coordination group's and ops', with fresh tokens
+/// written to `<store>.tokens` (readable by its owner only).
+fn demo_clients(
+    registry: &Registry,
+    db_path: &std::path::Path,
+) -> anyhow::Result<(Vec<crate::access::ClientConfig>, PathBuf)> {
+    use crate::access::{tokens, ClientConfig, Role};
+    let mut parties: Vec<(String, Role, Option<String>)> = registry
+        .provinces()
+        .map(|p| (p.name.clone(), Role::Province, Some(p.name.clone())))
+        .collect();
+    parties.push(("coordination".into(), Role::Coordination, None));
+    parties.push(("ops".into(), Role::Ops, None));
+    let mut clients = Vec::new();
+    let mut text = String::from("# yipanqi demo API tokens: who token\n");
+    for (who, role, province) in parties {
+        let token = tokens::generate();
+        text.push_str(&format!("{who} {token}\n"));
+        clients.push(ClientConfig {
+            name: format!("demo-{who}"),
+            role,
+            province,
+            token_sha256: tokens::hash(&token),
+        });
+    }
+    let path = db_path.with_extension("tokens");
+    crate::definitions::write_private(&path, &text)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok((clients, path))
 }
 
 /// Waits until the hub has declared the inbound queues (or failed).

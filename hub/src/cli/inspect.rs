@@ -67,8 +67,8 @@ pub async fn expectations(registry: &Registry, args: ExpectationsArgs) -> anyhow
         .expectations(&ExpectationFilter {
             state: args.state,
             province,
-            message_id: None,
             limit: Some(args.limit),
+            ..ExpectationFilter::default()
         })
         .await?;
     if args.json {

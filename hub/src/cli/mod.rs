@@ -1,5 +1,6 @@
 //! Command-line definitions and dispatch. Each subcommand lives in its own file.
 
+mod access;
 mod calendar;
 mod demo;
 mod inspect;
@@ -56,8 +57,14 @@ pub enum Command {
     Trace(inspect::TraceArgs),
     /// Ask the working-day calendar: working day N after a date, is a date a working day, which years.
     Calendar(calendar::CalendarArgs),
-    /// The coordination group's reports: delivery, paper reports retired, free-check coverage.
+    /// The coordination group's reports: delivery, paper reports retired, free-check coverage, audit.
     Report(report::ReportArgs),
+    /// API clients' tokens: make one, or hash one.
+    Token(access::TokenArgs),
+    /// The audit of lookups (profiles, certificates, reports), from the hub's database.
+    Audit(access::AuditArgs),
+    /// The broker topology as a RabbitMQ definitions document, with least-privilege users.
+    Topology(access::TopologyArgs),
 }
 
 /// Runs a parsed command line.
@@ -91,6 +98,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trace(args) => inspect::trace(&registry, args).await,
         Command::Calendar(args) => calendar::run(args).await,
         Command::Report(args) => report::run(&registry, args).await,
+        Command::Token(args) => access::token(&registry, args),
+        Command::Audit(args) => access::audit(&registry, args).await,
+        Command::Topology(args) => access::topology(&registry, args),
     }
 }
 

@@ -2,15 +2,18 @@
 //!
 //! - `delivery.rs` — who delivers, who answers in time, who lets items go overdue;
 //! - `paper.rs` — check results delivered with an accepted receipt: paper reports retired;
-//! - `coverage.rs` — women with fewer than the two free checks a year.
+//! - `coverage.rs` — women with fewer than the two free checks a year;
+//! - `audit.rs` — who looked people up, and what was refused.
 //!
 //! Each computes its figures by SQL aggregation in the store's database (SQLite or
 //! PostgreSQL, through the store's read pool) — grouped counts and histograms, never every
 //! message in memory — into a serialisable struct (the JSON form), and lays it out as a
 //! [`Document`] that `html.rs`, `csv.rs` and `xlsx.rs` render. This module owns no
 //! access control: the follow-up lists with subjects in full are produced per province,
-//! and who may fetch them is decided elsewhere (later).
+//! and who may fetch them is decided by `access::rules::report`; [`Report::restrict`]
+//! narrows the masked lists to what a province sent or owns.
 
+pub mod audit;
 pub mod coverage;
 pub mod csv;
 pub mod delivery;
@@ -73,6 +76,8 @@ pub enum ReportKind {
     Paper,
     /// Free-check coverage.
     Coverage,
+    /// The audit of lookups.
+    Audit,
 }
 
 impl ReportKind {
@@ -82,6 +87,7 @@ impl ReportKind {
             ReportKind::Delivery => "delivery",
             ReportKind::Paper => "paper",
             ReportKind::Coverage => "coverage",
+            ReportKind::Audit => "audit",
         }
     }
 
@@ -91,6 +97,7 @@ impl ReportKind {
             "delivery" => Some(ReportKind::Delivery),
             "paper" => Some(ReportKind::Paper),
             "coverage" => Some(ReportKind::Coverage),
+            "audit" => Some(ReportKind::Audit),
             _ => None,
         }
     }
@@ -152,6 +159,8 @@ pub enum Report {
     Paper(paper::PaperReport),
     /// Free-check coverage.
     Coverage(coverage::CoverageReport),
+    /// The audit of lookups.
+    Audit(audit::AuditReport),
 }
 
 /// Computes a report. `province` (pinyin name or code) adds that province's follow-up
@@ -180,6 +189,7 @@ pub async fn build(
         ReportKind::Coverage => {
             Report::Coverage(coverage::compute(ctx, period, code.as_deref()).await?)
         }
+        ReportKind::Audit => Report::Audit(audit::compute(ctx, period).await?),
     };
     tracing::info!(
         report = kind.as_str(),
@@ -197,6 +207,28 @@ impl Report {
             Report::Delivery(_) => ReportKind::Delivery,
             Report::Paper(_) => ReportKind::Paper,
             Report::Coverage(_) => ReportKind::Coverage,
+            Report::Audit(_) => ReportKind::Audit,
+        }
+    }
+
+    /// Keeps, of the lists with subjects masked, only the items `scope` covers: for a
+    /// province, the overdue items it sent or owes and the women registered or living
+    /// in it. Aggregate figures stay the region's.
+    pub fn restrict(&mut self, scope: &crate::access::rules::Scope) {
+        match self {
+            Report::Delivery(r) => r.overdue.retain(|i| {
+                scope.covers(
+                    i.sender_division.get(..2).unwrap_or_default(),
+                    std::iter::once(i.owner_province.as_str()),
+                )
+            }),
+            Report::Coverage(r) => r.short.retain(|w| {
+                scope.covers(
+                    w.residence_province.as_str(),
+                    std::iter::once(w.registration_division.get(..2).unwrap_or_default()),
+                )
+            }),
+            Report::Paper(_) | Report::Audit(_) => {}
         }
     }
 
@@ -206,6 +238,7 @@ impl Report {
             Report::Delivery(r) => r.headline(),
             Report::Paper(r) => r.headline(),
             Report::Coverage(r) => r.headline(),
+            Report::Audit(r) => r.headline(),
         }
     }
 
@@ -227,6 +260,7 @@ impl Report {
             Report::Delivery(r) => r.document(ctx),
             Report::Paper(r) => r.document(ctx),
             Report::Coverage(r) => r.document(ctx),
+            Report::Audit(r) => r.document(ctx),
         }
     }
 
@@ -236,6 +270,7 @@ impl Report {
             Report::Delivery(r) => serde_json::to_value(r),
             Report::Paper(r) => serde_json::to_value(r),
             Report::Coverage(r) => serde_json::to_value(r),
+            Report::Audit(r) => serde_json::to_value(r),
         }
         .unwrap_or(serde_json::Value::Null);
         if let Some(o) = v.as_object_mut() {

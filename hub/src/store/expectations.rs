@@ -128,6 +128,8 @@ pub struct ExpectationFilter {
     pub province: Option<String>,
     /// Only those of this message.
     pub message_id: Option<String>,
+    /// Only those of messages about this person (18-digit ID number, subject or spouse).
+    pub person: Option<String>,
     /// At most this many (newest first).
     pub limit: Option<i64>,
 }
@@ -452,6 +454,11 @@ impl Store {
         if let Some(m) = &filter.message_id {
             binds.push(m.clone());
             sql.push_str(&format!(" AND e.message_id = ${}", binds.len()));
+        }
+        if let Some(id) = &filter.person {
+            binds.push(id.clone());
+            let n = binds.len();
+            sql.push_str(&format!(" AND (m.subject_id = ${n} OR m.spouse_id = ${n})"));
         }
         sql.push_str(" ORDER BY e.id DESC");
         if let Some(limit) = filter.limit {

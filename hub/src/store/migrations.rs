@@ -22,6 +22,7 @@ const SQLITE: Embedded = &[
         include_str!("migrations/sqlite/0002_expectations.sql"),
     ),
     (3, "reports", include_str!("migrations/sqlite/0003_reports.sql")),
+    (4, "access", include_str!("migrations/sqlite/0004_access.sql")),
 ];
 const POSTGRES: Embedded = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -31,6 +32,7 @@ const POSTGRES: Embedded = &[
         include_str!("migrations/postgres/0002_expectations.sql"),
     ),
     (3, "reports", include_str!("migrations/postgres/0003_reports.sql")),
+    (4, "access", include_str!("migrations/postgres/0004_access.sql")),
 ];
 
 #[derive(Debug)]

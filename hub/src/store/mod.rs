@@ -6,8 +6,10 @@
 //! migrations under `migrations/`, embedded in the binary. This module owns persistence
 //! only; what to store and when is the pipeline's decision.
 
+mod audit;
 mod expectations;
 mod migrations;
+mod people;
 mod reports;
 mod status;
 mod trace;
@@ -16,6 +18,8 @@ pub use expectations::{
     hub_message_name, Closed, Expectation, ExpectationFilter, NewExpectation, NewHubMessage,
     PendingHubMessage,
 };
+pub use audit::{AuditCount, AuditFilter, AuditRow};
+pub use people::{CertificateQuery, StoredMessage};
 pub use status::{Activity, Minute, Owed, RecentRejection};
 
 use chrono::{DateTime, FixedOffset};
@@ -500,9 +504,9 @@ impl StoreTx {
              source_division, in_reply_to, subject_id, content_hash, canonical, outcome, warnings, \
              received_at, received_ms, spouse_id, subject_name, subject_sex, subject_registration, \
              subject_residence, spouse_name, spouse_sex, spouse_registration, spouse_residence, \
-             receipt_status) \
+             receipt_status, cert_no, cert_date) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24, $25) \
+             $19, $20, $21, $22, $23, $24, $25, $26, $27) \
              ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(m.message_id.to_string())
@@ -530,6 +534,8 @@ impl StoreTx {
         .bind(facts.spouse.registration_division)
         .bind(facts.spouse.residence_division)
         .bind(facts.receipt_status)
+        .bind(facts.cert_no)
+        .bind(facts.cert_date)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 1 {

@@ -15,6 +15,10 @@ pub(super) struct MessageFacts {
     pub spouse: PersonFacts,
     /// A receipt's `body.status` (`accepted` or `rejected`); `None` for other kinds.
     pub receipt_status: Option<String>,
+    /// A 《婚育证明》 record's `body.cert_no`.
+    pub cert_no: Option<String>,
+    /// A 《婚育证明》 record's date: `issued_on`, or `verified_on` for a verification.
+    pub cert_date: Option<String>,
 }
 
 /// One person of a message, as far as the reports use them.
@@ -37,6 +41,9 @@ struct Canonical {
 #[derive(Deserialize)]
 struct Body {
     status: Option<String>,
+    cert_no: Option<String>,
+    issued_on: Option<String>,
+    verified_on: Option<String>,
 }
 
 impl MessageFacts {
@@ -46,13 +53,28 @@ impl MessageFacts {
         let Ok(c) = serde_json::from_str::<Canonical>(canonical) else {
             return MessageFacts::default();
         };
+        let kind = c.kind.as_deref();
+        let body = c.body;
+        let certificate = matches!(
+            kind,
+            Some("marriage_cert_issued" | "marriage_cert_verified" | "marriage_cert_reissued")
+        );
+        let (cert_no, cert_date) = match (&body, certificate) {
+            (Some(b), true) => (
+                b.cert_no.clone(),
+                b.issued_on.clone().or_else(|| b.verified_on.clone()),
+            ),
+            _ => (None, None),
+        };
         MessageFacts {
             subject: c.subject.unwrap_or_default(),
             spouse: c.spouse.unwrap_or_default(),
-            receipt_status: match c.kind.as_deref() {
-                Some("receipt") => c.body.and_then(|b| b.status),
+            receipt_status: match kind {
+                Some("receipt") => body.and_then(|b| b.status),
                 _ => None,
             },
+            cert_no,
+            cert_date,
         }
     }
 }
@@ -116,5 +138,19 @@ mod tests {
         let f = MessageFacts::of(r#"{"kind":"checkup_result","subject":null,"body":{"status":"x"}}"#);
         assert_eq!(f.receipt_status, None);
         assert_eq!(MessageFacts::of("not json"), MessageFacts::default());
+    }
+
+    #[test]
+    fn certificate_records_carry_their_number_and_date() {
+        let f = MessageFacts::of(
+            r#"{"kind":"marriage_cert_issued","body":{"cert_no":"HY-1","issued_on":"2026-01-05"}}"#,
+        );
+        assert_eq!((f.cert_no.as_deref(), f.cert_date.as_deref()), (Some("HY-1"), Some("2026-01-05")));
+        let f = MessageFacts::of(
+            r#"{"kind":"marriage_cert_verified","body":{"cert_no":"HY-1","verified_on":"2026-03-01"}}"#,
+        );
+        assert_eq!(f.cert_date.as_deref(), Some("2026-03-01"));
+        let f = MessageFacts::of(r#"{"kind":"receipt","body":{"cert_no":"HY-1","status":"accepted"}}"#);
+        assert_eq!(f.cert_no, None);
     }
 }

@@ -131,20 +131,32 @@ impl ValueError {
             ValueError::DateTime(format) => format!("not a valid timestamp in the format {format}"),
             ValueError::Integer => "not a whole non-negative number".to_owned(),
             ValueError::Bool => "not a boolean".to_owned(),
-            ValueError::UnknownCode(code) if echo => format!("unknown code \"{}\"", cap(code)),
+            ValueError::UnknownCode(code) if echo => match quotable(code) {
+                Some(code) => format!("unknown code \"{code}\""),
+                None => "unknown code".to_owned(),
+            },
             ValueError::UnknownCode(_) => "unknown code".to_owned(),
         }
     }
 }
 
-/// Caps a quoted code, which comes from a province and may be anything.
-fn cap(text: &str) -> String {
-    let mut capped: String = text.chars().take(40).collect();
-    if capped.len() < text.len() {
-        capped.push('…');
+/// A code value fit to quote back in a rejection: short letters, digits, `_`, `-` or `.`
+/// and not a long run of digits, since a misplaced ID number must not be echoed into
+/// logs, headers and notices. `None`: describe it without quoting.
+pub(crate) fn quotable(code: &str) -> Option<&str> {
+    let short = !code.is_empty() && code.chars().count() <= 16;
+    let plain = code
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let mut run = 0;
+    let mut longest = 0;
+    for c in code.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        longest = longest.max(run);
     }
-    capped
+    (short && plain && longest < 6).then_some(code)
 }
+
 
 /// Reads a found value as one scalar; absent, `null` and blank text are `None`.
 pub(crate) fn scalar<'a>(found: &Found<'a>) -> Result<Option<Scalar<'a>>, ValueError> {

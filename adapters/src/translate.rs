@@ -299,11 +299,14 @@ impl Mapping {
             }
         };
         let Some(&kind) = self.kinds.get(&kind_code) else {
-            let shown: String = kind_code.chars().take(40).collect();
-            return Err(unknown_kind(format!(
-                "unknown business type \"{shown}\" (`{}`)",
-                self.kind
-            )));
+            return Err(unknown_kind(match convert::quotable(&kind_code) {
+                Some(code) => format!("unknown business type \"{code}\" (`{}`)", self.kind),
+                None => format!(
+                    "unknown business type (`{}`): {} characters that are not a code of this interface",
+                    self.kind,
+                    kind_code.chars().count()
+                ),
+            }));
         };
 
         // Stage "fields and formats": conversion by canonical type.

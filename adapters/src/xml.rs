@@ -127,9 +127,10 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
                     Ok(None) => match predefined_entity(&reference) {
                         Some(ch) => ch.to_owned(),
                         None => {
+                            // Not quoted: in a broken document it may be a person's name.
                             return Err(format!(
-                                "unknown entity reference &{}; (byte {position})",
-                                short(&reference)
+                                "unknown entity reference (byte {position}): only &lt; &gt; &amp; \
+                                 &apos; &quot; and character references are allowed"
                             ))
                         }
                     },
@@ -190,9 +191,8 @@ fn namespace(result: ResolveResult<'_>, position: u64) -> Result<Option<String>,
     match result {
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Bound(ns) => Ok(Some(ns.0.to_owned())),
-        ResolveResult::Unknown(prefix) => Err(format!(
-            "undeclared namespace prefix \"{}\" (byte {position})",
-            short(&prefix)
+        ResolveResult::Unknown(_) => Err(format!(
+            "an element or attribute uses an undeclared namespace prefix (byte {position})"
         )),
     }
 }
@@ -352,21 +352,36 @@ fn syntax_error(text: &str, position: u64, err: &quick_xml::Error) -> String {
     if dtd_markup.iter().any(|m| rest.starts_with(m)) {
         return DTD_DETAIL.to_owned();
     }
-    format!(
-        "XML not well-formed at byte {position}: {}",
-        short(&err.to_string())
-    )
+    format!("XML not well-formed at byte {position}: {}", describe(err))
 }
 
-/// Caps a piece of hostile input quoted in a detail.
-fn short(text: &str) -> String {
-    const MAX: usize = 80;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        let mut capped: String = text.chars().take(MAX).collect();
-        capped.push('…');
-        capped
+/// What is wrong, in words of our own: the parser's messages quote tag and entity names,
+/// which in a broken document may be any text — a person's name included.
+fn describe(err: &quick_xml::Error) -> &'static str {
+    use quick_xml::errors::IllFormedError as I;
+    use quick_xml::errors::SyntaxError as S;
+    use quick_xml::Error as E;
+    match err {
+        E::Syntax(S::InvalidBangMarkup) => "unknown or missing symbol in markup",
+        E::Syntax(S::UnclosedPI) => "a processing instruction is not closed",
+        E::Syntax(S::UnclosedXmlDecl) => "the XML declaration is not closed",
+        E::Syntax(S::UnclosedComment) => "a comment is not closed",
+        E::Syntax(S::UnclosedDoctype) => "a DOCTYPE is not closed",
+        E::Syntax(S::UnclosedCData) => "a CDATA section is not closed",
+        E::Syntax(S::UnclosedTag) => "a tag is not closed (`>` missing)",
+        E::Syntax(_) => "an attribute value is not closed",
+        E::IllFormed(I::MismatchedEndTag { .. }) => "an end tag does not match the element it closes",
+        E::IllFormed(I::UnmatchedEndTag(_)) => "an end tag closes no open element",
+        E::IllFormed(I::MissingEndTag(_)) => "an element is not closed",
+        E::IllFormed(I::MissingDeclVersion(_) | I::UnknownVersion) => {
+            "the XML declaration lacks a known version as its first attribute"
+        }
+        E::IllFormed(_) => "the markup is not well-formed",
+        E::InvalidAttr(_) => "an attribute is not well-formed",
+        E::Encoding(_) => "the text is not valid in its encoding",
+        E::Escape(_) => "an escape (&…;) is not valid",
+        E::Namespace(_) => "a namespace prefix is unknown or wrongly bound",
+        E::Io(_) => "the document could not be read",
     }
 }
 

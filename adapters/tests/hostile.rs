@@ -172,3 +172,117 @@ fn deep_nesting_and_oversized_bodies_are_refused_without_recursion() {
         assert_eq!(reason, Some("too_large"), "{province}");
     }
 }
+
+/// The people in a fixture: every run of 15 to 18 ID characters in its text, and the
+/// names in its expected canonical messages.
+fn people_in(folder: &Path, file: &Path, text: &str) -> (Vec<String>, Vec<String>) {
+    let mut ids = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == 'X') {
+            i += 1;
+        }
+        if i - start >= 15 && i - start <= 18 {
+            ids.push(chars[start..i].iter().collect::<String>());
+        }
+        i = i.max(start + 1);
+    }
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let expected = fs::read_to_string(folder.join("fixtures").join(format!("{stem}.expected.json")))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    let messages = match &expected {
+        serde_json::Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    for m in &messages {
+        for who in ["subject", "spouse"] {
+            if let Some(n) = m.pointer(&format!("/{who}/name")).and_then(|v| v.as_str()) {
+                if n.chars().count() >= 2 {
+                    names.push(n.to_string());
+                }
+            }
+        }
+    }
+    (ids, names)
+}
+
+/// Rejection details reach logs, AMQP headers and the sender's notice: whatever a broken
+/// document holds, they never quote an ID number or a name from it. Fixtures are broken
+/// in the ways that make parsers quote: end tags lost, names turned into entity
+/// references, truncation anywhere.
+#[test]
+fn rejection_details_never_quote_the_people_in_a_document() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+    let mut checked = 0;
+    for (name, mapping, _) in mappings() {
+        let folder = root.join(&name);
+        let mut files: Vec<PathBuf> = fs::read_dir(folder.join("fixtures"))
+            .expect("fixtures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.with_extension("expected.json").is_file())
+            .collect();
+        files.sort();
+        for file in files {
+            let raw = fs::read(&file).expect("fixture");
+            let (text, gbk) = match String::from_utf8(raw.clone()) {
+                Ok(t) => (t, false),
+                Err(_) => (encoding_rs::GBK.decode(&raw).0.into_owned(), true),
+            };
+            let (ids, names) = people_in(&folder, &file, &text);
+            let encode = |t: &str| -> Vec<u8> {
+                if gbk {
+                    encoding_rs::GBK.encode(t).0.into_owned()
+                } else {
+                    t.as_bytes().to_vec()
+                }
+            };
+            let mut variants: Vec<Vec<u8>> = vec![encode(&text.replace("</", "<"))];
+            let mut entities = text.clone();
+            for n in &names {
+                entities = entities.replace(n.as_str(), &format!("&{n};"));
+            }
+            variants.push(encode(&entities));
+            let mut unclosed = text.clone();
+            for n in &names {
+                unclosed = unclosed.replace(n.as_str(), &format!("<{n}"));
+            }
+            variants.push(encode(&unclosed));
+            for id in &ids {
+                // An ID number where a code belongs: every short value replaced in turn.
+                for code in ["\"YHQ\"", ">YHQ<", "\"checkup\"", "\"CHECKUP\""] {
+                    if text.contains(code) {
+                        variants.push(encode(&text.replace(code, &code.replace(&code[1..code.len() - 1], id))));
+                    }
+                }
+            }
+            for cut in (1..raw.len()).step_by(5) {
+                variants.push(raw[..cut].to_vec());
+            }
+            for bytes in variants {
+                let t = mapping.translate(&bytes, &ctx());
+                let mut details: Vec<String> = Vec::new();
+                match &t.result {
+                    Err(r) => details.push(r.detail.clone()),
+                    Ok(outcomes) => details.extend(
+                        outcomes.iter().filter_map(|o| o.result.as_ref().err().map(|r| r.detail.clone())),
+                    ),
+                }
+                for detail in details {
+                    checked += 1;
+                    for id in &ids {
+                        assert!(!detail.contains(&id[..15.min(id.len())]), "{name}/{}: {detail}", file.display());
+                    }
+                    for n in &names {
+                        assert!(!detail.contains(n.as_str()), "{name}/{}: a name in {detail}", file.display());
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} rejection details checked");
+}

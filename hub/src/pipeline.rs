@@ -23,6 +23,7 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::BasicProperties;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -62,6 +63,11 @@ pub struct BatchOutcome {
     pub duplicates: usize,
     /// Records or documents rejected.
     pub rejected: usize,
+    /// Copies already queued in this batch (message, target, role): the same document
+    /// twice in one batch is delivered once.
+    queued_routes: HashSet<(Uuid, String, String)>,
+    /// Rejections already queued in this batch (stored row ids).
+    queued_rejections: HashSet<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,7 +146,7 @@ impl Pipeline {
             let doc = NewDocument {
                 province: province.to_string(),
                 raw: raw.clone(),
-                source_message_id: translation.source_message_id.clone(),
+                source_message_id: translation.source_message_id.clone().filter(|id| usable_legacy_id(id)),
                 received_at,
             };
             let document_id = tx.insert_document(&doc).await?;
@@ -149,7 +155,7 @@ impl Pipeline {
             let sender = translation
                 .source_division
                 .clone()
-                .filter(|d| d.starts_with(code.as_str()))
+                .filter(|d| d.starts_with(code.as_str()) && division_shaped(d))
                 .unwrap_or_else(|| code.clone());
             let at = Place {
                 code: &code,
@@ -188,6 +194,49 @@ impl Pipeline {
         tx.commit().await?;
         telemetry::stage(province, Stage::Store, storing.elapsed());
         Ok(out)
+    }
+
+    /// What becomes of a document the database refuses on its own (it answers, but will
+    /// not store this one): its bytes go to `yipanqi.dead` as `malformed`, and the sender
+    /// gets a rejection notice, with nothing stored — the last resort that keeps one
+    /// document from blocking its province's queue for ever.
+    pub fn unstorable(&self, province: &str, raw: &[u8]) -> BatchOutcome {
+        let mut out = BatchOutcome::default();
+        let Some(adapter) = self.registry.get(province) else {
+            return out;
+        };
+        let code = adapter.province().code.clone();
+        let doc = NewDocument {
+            province: province.to_string(),
+            raw: raw.to_vec(),
+            source_message_id: None,
+            received_at: self.clock.now(),
+        };
+        let at = Place {
+            code: &code,
+            province,
+            sender: &code,
+            raw,
+            doc: &doc,
+            document_id: 0,
+            batch: false,
+        };
+        let rejection = Rejection::new(
+            RejectReason::Malformed,
+            "the hub's database refused to store this document; it is kept in yipanqi.dead \
+             for analysis — check its text for characters or sizes the contract does not allow",
+        );
+        let notice = self.reject(&at, None, rejection);
+        let pending = PendingRejection {
+            id: 0,
+            rejection: notice,
+            dead_pending: true,
+            notice_pending: true,
+        };
+        self.queue_rejection(&mut out, &code, province, raw, pending);
+        // Nothing was stored, so there is no confirm to record.
+        out.confirms.clear();
+        out
     }
 
     /// Records the broker's confirms of a batch's outbound copies.
@@ -391,7 +440,8 @@ impl Pipeline {
     }
 
     /// Builds the stored form of a rejection, with the notice that goes back to the sender.
-    fn reject(&self, at: &Place<'_>, about: About, rejection: Rejection) -> NewRejection {
+    fn reject(&self, at: &Place<'_>, about: About, mut rejection: Rejection) -> NewRejection {
+        rejection.detail = clean_detail(&rejection.detail);
         let message_id = about.map(|(id, _)| id);
         let Place {
             code,
@@ -469,19 +519,23 @@ impl Pipeline {
         stored: PendingRejection,
     ) {
         let r = &stored.rejection;
+        if !out.queued_rejections.insert(stored.id) {
+            // The same document twice in this batch: its rejection is already queued.
+            return;
+        }
         if stored.dead_pending {
             let mut headers = FieldTable::default();
             let mut put = |name: &str, value: String| {
                 headers.insert(ShortString::from(name), AMQPValue::LongString(value.into()));
             };
             put("x-yipanqi-reason", r.reason.clone());
-            put("x-yipanqi-detail", r.detail.clone());
+            put("x-yipanqi-detail", bounded(&r.detail, MAX_HEADER_CHARS));
             put("x-yipanqi-province", province.to_string());
             if let Some(record) = r.record {
                 put("x-yipanqi-record", record.to_string());
             }
             if let Some(id) = &r.source_message_id {
-                put("x-yipanqi-source-message-id", id.clone());
+                put("x-yipanqi-source-message-id", bounded(id, MAX_HEADER_CHARS));
             }
             out.outbound.push(Outbound {
                 exchange: DELIVER_EXCHANGE.to_string(),
@@ -518,6 +572,13 @@ impl Pipeline {
 
 impl BatchOutcome {
     fn push_route(&mut self, msg: &CanonicalMessage, payload: &str, id: Uuid, r: &NewRoute) {
+        if !self
+            .queued_routes
+            .insert((id, r.target_division.clone(), r.role.clone()))
+        {
+            // The same document twice in this batch: this copy is already queued.
+            return;
+        }
         let correlation = msg.in_reply_to.map(|u| u.to_string());
         self.outbound.push(Outbound {
             exchange: DELIVER_EXCHANGE.to_string(),
@@ -569,6 +630,45 @@ struct Place<'a> {
     batch: bool,
 }
 
+/// Longest legacy message id the hub keeps as one (the canonical schema allows 64): a
+/// longer one, or one with control characters, is treated as unreadable, so that it
+/// reaches no header, routing key, rejection id or text column.
+const MAX_LEGACY_ID_CHARS: usize = 64;
+/// Longest text put in one AMQP header: the broker closes the connection on a header
+/// frame over its frame size (128 KiB), which would stop the whole hub.
+const MAX_HEADER_CHARS: usize = 512;
+/// Longest rejection detail kept.
+const MAX_DETAIL_CHARS: usize = 2000;
+
+fn usable_legacy_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= MAX_LEGACY_ID_CHARS && !id.chars().any(char::is_control)
+}
+
+/// A division code's shape (6 or 9 digits), before it names a routing key.
+fn division_shaped(d: &str) -> bool {
+    (d.len() == 6 || d.len() == 9) && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// At most `max` characters, with `…` when cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A rejection detail fit for a text column, a log line and a header: no control
+/// characters (PostgreSQL refuses NUL in text), bounded.
+fn clean_detail(detail: &str) -> String {
+    let cleaned: String = detail
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { '\u{FFFD}' } else { c })
+        .collect();
+    bounded(&cleaned, MAX_DETAIL_CHARS)
+}
+
 /// Hash of a message's content without the hub's receipt time: the same legacy message
 /// received twice hashes the same.
 pub fn content_hash(msg: &CanonicalMessage) -> String {
@@ -598,6 +698,21 @@ fn translate_guarded(adapter: &dyn Adapter, raw: &[u8], ctx: &TranslateContext) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_ids_and_details_are_bounded() {
+        assert!(usable_legacy_id("AH34010420261103000001"));
+        assert!(!usable_legacy_id(&format!("AH{}", "9".repeat(300_000))));
+        assert!(!usable_legacy_id("AH34010420261103\u{0}8899"));
+        assert!(!usable_legacy_id(""));
+        assert!(division_shaped("341302") && division_shaped("310104011"));
+        assert!(!division_shaped(&format!("34{}", "0".repeat(1000))));
+        let long = "字".repeat(5000);
+        assert_eq!(bounded(&long, MAX_HEADER_CHARS).chars().count(), MAX_HEADER_CHARS);
+        assert!(bounded(&long, 10).ends_with('…'));
+        assert_eq!(clean_detail("a\u{0}b"), "a\u{FFFD}b");
+        assert!(clean_detail(&long).chars().count() <= MAX_DETAIL_CHARS);
+    }
 
     #[test]
     fn rejection_ids_follow_the_domain_names() {

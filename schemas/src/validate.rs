@@ -77,6 +77,7 @@ pub fn validate(mut candidate: Value, opts: &ValidateOptions) -> Result<Validate
     let kind = read_kind(object)?;
     normalise(object, kind);
 
+    check_text(&candidate)?;
     check_schema(kind, &candidate)?;
     check_cross_field_rules(kind, &candidate)?;
     check_divisions(&candidate, opts)?;
@@ -91,6 +92,43 @@ pub fn validate(mut candidate: Value, opts: &ValidateOptions) -> Result<Validate
         )
     })?;
     Ok(Validated { message, warnings })
+}
+
+/// Stage "fields": no text holds a control character other than tab and line breaks —
+/// a NUL cannot be stored (PostgreSQL refuses it in text) and no legacy field needs one.
+/// The value is not echoed.
+fn check_text(candidate: &Value) -> Result<(), Rejection> {
+    fn walk(v: &Value, path: &mut String) -> Option<String> {
+        match v {
+            Value::String(s) if s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) => {
+                Some(if path.is_empty() { "/".to_owned() } else { path.clone() })
+            }
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("/{i}"));
+                let found = walk(item, path);
+                path.truncate(len);
+                found
+            }),
+            Value::Object(map) => map.iter().find_map(|(k, item)| {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                let found = walk(item, path);
+                path.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    match walk(candidate, &mut String::new()) {
+        Some(path) => Err(Rejection::new(
+            RejectReason::SchemaViolation,
+            format!("{path} contains a control character (such as NUL), which no field may hold"),
+        )
+        .with_paths(vec![path])),
+        None => Ok(()),
+    }
 }
 
 /// Stage "kind": a known kind that provinces may send.
@@ -467,6 +505,21 @@ mod tests {
         assert_eq!(rejection.paths, paths, "{rejection:?}");
         assert!(!rejection.detail.contains(SUBJECT_ID), "{rejection:?}");
         assert!(!rejection.detail.contains(SUBJECT_NAME), "{rejection:?}");
+    }
+
+    #[test]
+    fn a_control_character_in_any_field_is_a_schema_violation() {
+        let mut m = checkup();
+        m["source"]["message_id"] = json!("SH3101042026110\u{0}3000017");
+        assert_rejection(&rejected_default(m), RejectReason::SchemaViolation, &["/source/message_id"]);
+        let mut m = checkup();
+        m["subject"]["name"] = json!("王\u{0}小芳");
+        let r = rejected_default(m);
+        assert_rejection(&r, RejectReason::SchemaViolation, &["/subject/name"]);
+        assert!(r.detail.contains("control character"), "{r:?}");
+        let mut m = checkup();
+        m["body"]["institution"] = json!("徐汇区\n妇幼保健所\t");
+        ok(m);
     }
 
     #[test]

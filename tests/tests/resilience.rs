@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-use yipanqi_tests::{http_get, valid_fixtures, wait_ready, Db, InProcessHub, TestEnv};
+use yipanqi_tests::{http_get, http_get_as, valid_fixtures, wait_ready, Db, InProcessHub, TestEnv};
 
 fn rabbitmqctl(args: &[&str]) {
     let status = std::process::Command::new("rabbitmqctl")
@@ -219,4 +219,144 @@ async fn create_database(name: &str) -> anyhow::Result<()> {
         .execute(&mut admin().await?)
         .await?;
     Ok(())
+}
+
+/// Anhui's fixture `name`, as JSON to vary.
+fn anhui_fixture(name: &str) -> Value {
+    let (_, bytes, _) = valid_fixtures("anhui")
+        .into_iter()
+        .find(|(n, ..)| n == name)
+        .expect("the fixture exists");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// Makes the test's database refuse any document whose bytes hold `marker`, as a
+/// database might refuse something the hub did not foresee.
+async fn refuse_documents_holding(env: &TestEnv, db: Db, marker: &str) -> anyhow::Result<()> {
+    let store = yipanqi::store::Store::connect(&env.database_url).await?;
+    let statements: Vec<String> = match db {
+        Db::Sqlite => vec![format!(
+            "CREATE TRIGGER test_refuses BEFORE INSERT ON documents \
+             WHEN instr(CAST(NEW.raw AS TEXT), '{marker}') > 0 \
+             BEGIN SELECT RAISE(ABORT, 'the test database refuses this document'); END"
+        )],
+        Db::Postgres => vec![
+            format!(
+                "CREATE FUNCTION test_refuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF position(convert_to('{marker}', 'UTF8') in NEW.raw) > 0 THEN \
+                 RAISE EXCEPTION 'the test database refuses this document'; END IF; \
+                 RETURN NEW; END; $$"
+            ),
+            "CREATE TRIGGER test_refuses BEFORE INSERT ON documents FOR EACH ROW \
+             EXECUTE FUNCTION test_refuses()"
+                .to_string(),
+        ],
+    };
+    for sql in statements {
+        sqlx::raw_sql(&sql).execute(store.pool()).await?;
+    }
+    Ok(())
+}
+
+/// Documents that once stopped a province, or the whole hub, arriving in one batch: a
+/// 300 KB legacy id (once copied into a header larger than the broker's frame), a NUL
+/// (which PostgreSQL cannot store), the same bytes twice, and a document the database
+/// refuses. Each is rejected or delivered once, the rest of the batch goes through, the
+/// queue keeps flowing and the hub stays connected.
+async fn hostile_documents_never_stall_a_province(db: Db) -> anyhow::Result<()> {
+    let env = TestEnv::new("hostile", db).await?;
+    let marker = "REFUSE-ME-7319";
+    refuse_documents_holding(&env, db, marker).await?;
+
+    let valid = anhui_fixture("icd_sample_checkup_result.json");
+    let mut long_id = valid.clone();
+    long_id["bwbh"] = Value::String(format!("AH{}", "9".repeat(300_000)));
+    long_id["ywlx"] = Value::String("ZZZ".into());
+    let mut nul_id = valid.clone();
+    nul_id["bwbh"] = Value::String("AH340104202611030\u{0}8899".into());
+    let mut refused = anhui_fixture("marriage_cert_verified.json");
+    refused["ryxx"]["xm"] = Value::String(format!("王{marker}"));
+    let later = anhui_fixture("migration_notice_move.json");
+    let bytes = |v: &Value| serde_json::to_vec(v).expect("JSON");
+    let valid_id = yipanqi_schemas::canonical_message_id(
+        "34",
+        valid["bwbh"].as_str().unwrap_or_default(),
+        0,
+    );
+    let later_id = yipanqi_schemas::canonical_message_id(
+        "34",
+        later["bwbh"].as_str().unwrap_or_default(),
+        0,
+    );
+
+    // Everything waits in the queue before the hub starts: one batch.
+    let broker = env.connect().await?;
+    let topology = InProcessHub::start(env.config()).await?;
+    topology.stop().await?;
+    for doc in [&long_id, &nul_id, &valid, &valid] {
+        broker.publish("anhui", &bytes(doc)).await?;
+    }
+    let hub = InProcessHub::start(env.config()).await?;
+    let dead = broker.take("yipanqi.dead", 2, Duration::from_secs(30)).await?;
+    let reason = |d: &yipanqi_tests::Received| d.headers.get("x-yipanqi-reason").cloned().unwrap_or_default();
+    assert_eq!(dead.iter().map(reason).collect::<Vec<_>>(), ["unknown_kind", "schema_violation"], "{dead:#?}");
+    assert!(dead.iter().all(|d| d.headers.values().all(|v| v.len() <= 1024)), "headers are bounded");
+    assert_eq!(dead[0].body.len(), bytes(&long_id).len(), "the original bytes are kept");
+    let notices = broker.take("yipanqi.out.anhui", 2, Duration::from_secs(10)).await?;
+    assert!(notices.iter().all(|n| n.json()["kind"] == "rejection"), "{notices:#?}");
+    // The valid document, sent twice in the batch, is delivered once.
+    let mut copies = Vec::new();
+    for p in yipanqi_tests::PROVINCES.iter().filter(|p| **p != "anhui") {
+        let got = broker
+            .drain(&format!("yipanqi.out.{p}"), Duration::from_millis(300), Duration::from_secs(5))
+            .await?;
+        copies.extend(got.into_iter().filter(|m| m.message_id.as_deref() == Some(valid_id.to_string().as_str())));
+    }
+    assert_eq!(copies.len(), 1, "delivered once: {copies:#?}");
+
+    // A document the database refuses, then another: the first goes to the dead letters
+    // unstored, with a notice to Anhui; the second is taken as usual.
+    broker.publish("anhui", &bytes(&refused)).await?;
+    let dead = broker.take("yipanqi.dead", 1, Duration::from_secs(30)).await?;
+    assert_eq!(reason(&dead[0]), "malformed");
+    assert!(
+        dead[0].headers.get("x-yipanqi-detail").is_some_and(|d| d.contains("refused to store")),
+        "{:?}",
+        dead[0].headers
+    );
+    let notice = broker.take("yipanqi.out.anhui", 1, Duration::from_secs(10)).await?;
+    assert_eq!(notice[0].json()["body"]["reason"], "malformed");
+
+    // The queue keeps flowing, and the hub never lost its connection.
+    broker.publish("anhui", &bytes(&later)).await?;
+    let start = Instant::now();
+    loop {
+        let (status, _) = http_get_as(hub.http, &format!("/api/messages/{later_id}"), "ops").await?;
+        if status == 200 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the next document was not taken");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(broker.depth("yipanqi.in.anhui").await?, 0);
+    let (status, _) = readiness(hub.http).await;
+    assert_eq!(status, 200);
+    let (_, metrics) = http_get(hub.http, "/metrics").await?;
+    assert!(
+        !metrics.lines().any(|l| l.starts_with("yipanqi_reconnects_total") && !l.ends_with(" 0")),
+        "no reconnect: {}",
+        metrics.lines().filter(|l| l.contains("reconnects")).collect::<Vec<_>>().join("\n")
+    );
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_never_stall_a_province_sqlite() -> anyhow::Result<()> {
+    hostile_documents_never_stall_a_province(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_never_stall_a_province_postgres() -> anyhow::Result<()> {
+    hostile_documents_never_stall_a_province(Db::Postgres).await
 }

@@ -6,7 +6,9 @@
 //!
 //! A batch that cannot be stored or published is returned to the queue (`nack` with
 //! requeue) and tried again; a batch that was stored and published is never lost, and
-//! its redelivery is recognised by message id.
+//! its redelivery is recognised by message id. When the database answers but refuses a
+//! batch, its documents are stored one by one, and one it refuses on its own goes to
+//! `yipanqi.dead` unstored rather than blocking the queue forever.
 
 use crate::amqp::publisher::{publish_all, PublishError};
 use crate::health::Health;
@@ -116,41 +118,83 @@ async fn handle_batch(
     telemetry::batch_taken(province, batch.len());
     let taken = Instant::now();
     let stamps: Vec<Option<u64>> = batch.iter().map(|d| *d.properties.timestamp()).collect();
+    let tags: Vec<u64> = batch.iter().map(|d| d.delivery_tag).collect();
     let documents: Vec<Vec<u8>> = batch.into_iter().map(|d| d.data).collect();
-    let outcome = match pipeline.process(province, &documents).await {
+    match pipeline.process(province, &documents).await {
         Ok(outcome) => {
             if !health.set_database(true) {
                 telemetry::reconnected("database");
             }
-            outcome
+            if deliver(publish, province, pipeline, &outcome).await? {
+                consume
+                    .basic_ack(last, BasicAckOptions { multiple: true })
+                    .await?;
+                telemetry::acknowledged(province, &end_to_end(&stamps, taken));
+                return Ok(());
+            }
+            requeue(consume, last).await
         }
-        Err(e) => {
+        Err(e) if pipeline.store().ping().await.is_err() => {
             health.set_database(false);
             tracing::error!(province, documents = documents.len(), error = %e, "cannot store batch; returning it to the queue");
-            return requeue(consume, last).await;
+            requeue(consume, last).await
         }
-    };
+        Err(e) => {
+            // The database answers but refused the batch: one of its documents is the
+            // cause. Each is tried alone, so that the others go through.
+            tracing::warn!(province, documents = documents.len(), error = %e, "the database refused a batch; storing its documents one by one");
+            for (i, (document, tag)) in documents.iter().zip(&tags).enumerate() {
+                let single = std::slice::from_ref(document);
+                let outcome = match pipeline.process(province, single).await {
+                    Ok(outcome) => outcome,
+                    Err(e) if pipeline.store().ping().await.is_err() => {
+                        health.set_database(false);
+                        tracing::error!(province, error = %e, "cannot store document; returning the rest of the batch to the queue");
+                        return requeue(consume, last).await;
+                    }
+                    Err(e) => {
+                        // Never stored, never blocking: the bytes go to the dead letters.
+                        tracing::error!(province, error = %e, "the database refuses this document; it goes to yipanqi.dead unstored");
+                        pipeline.unstorable(province, document)
+                    }
+                };
+                if !deliver(publish, province, pipeline, &outcome).await? {
+                    // This document and those after it go back to the queue.
+                    return requeue(consume, last).await;
+                }
+                consume.basic_ack(*tag, BasicAckOptions { multiple: false }).await?;
+                telemetry::acknowledged(province, &end_to_end(&stamps[i..=i], taken));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Publishes a batch's copies, awaits the confirms and records them. `Ok(false)`: not
+/// confirmed or not recorded, so the batch must return to the queue.
+async fn deliver(
+    publish: &Channel,
+    province: &str,
+    pipeline: &Pipeline,
+    outcome: &crate::pipeline::BatchOutcome,
+) -> Result<bool, ConsumerError> {
     let publishing = Instant::now();
     match publish_all(publish, &outcome.outbound).await {
         Ok(()) => telemetry::stage(province, Stage::PublishConfirm, publishing.elapsed()),
         Err(PublishError::Broker(e)) => return Err(e.into()),
         Err(e) => {
             tracing::error!(province, error = %e, "outbound copies not confirmed; returning the batch to the queue");
-            return requeue(consume, last).await;
+            return Ok(false);
         }
     }
-    if let Err(e) = pipeline.confirmed(&outcome).await {
+    if let Err(e) = pipeline.confirmed(outcome).await {
         // The copies are out; recording that failed. Redelivery republishes them with the
         // same ids, which consumers de-duplicate: better twice than never.
         tracing::error!(province, error = %e, "cannot record confirms; returning the batch to the queue");
-        return requeue(consume, last).await;
+        return Ok(false);
     }
     telemetry::delivered(province, outcome.outbound.len());
-    consume
-        .basic_ack(last, BasicAckOptions { multiple: true })
-        .await?;
-    telemetry::acknowledged(province, &end_to_end(&stamps, taken));
-    Ok(())
+    Ok(true)
 }
 
 /// Each document's end-to-end time: from its AMQP `timestamp` (whole seconds, set by the

@@ -9,11 +9,27 @@ use encoding_rs::{DecoderResult, Encoding, UTF_8};
 
 use crate::mapping::{supported_encoding, TextEncoding};
 
-/// Decodes `bytes` (BOM already removed by [`strip_bom`]) as the mapping says.
+/// Decodes `bytes` (BOM already removed by [`strip_bom`]) as the mapping says. With a
+/// fixed encoding, an XML declaration that names another one is refused: the document
+/// is not what the contract says, and decoding it either way could be wrong.
 pub(crate) fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<String, String> {
     let encoding = match encoding {
-        TextEncoding::Fixed(encoding) => encoding,
-        TextEncoding::Declared => declared_encoding(bytes)?,
+        TextEncoding::Fixed(fixed) => {
+            match declared_encoding(bytes)? {
+                Some(declared) if !compatible(declared, fixed) => {
+                    return Err(format!(
+                        "the XML declaration names encoding {}, but this interface's documents are {}: \
+                         send them in {} and declare it",
+                        declared.name(),
+                        fixed.name(),
+                        fixed.name()
+                    ))
+                }
+                _ => {}
+            }
+            fixed
+        }
+        TextEncoding::Declared => declared_encoding(bytes)?.unwrap_or(UTF_8),
     };
     if encoding == UTF_8 {
         return match std::str::from_utf8(bytes) {
@@ -48,12 +64,18 @@ fn decode_strict(bytes: &[u8], encoding: &'static Encoding) -> Result<String, St
     }
 }
 
-/// The encoding named by `<?xml … encoding="…"?>` at the start of the document;
-/// UTF-8 when there is no declaration or it names none.
-fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, String> {
+/// GBK documents may be declared GB18030 (its superset) and the other way round.
+fn compatible(declared: &'static Encoding, fixed: &'static Encoding) -> bool {
+    let gb = |e: &'static Encoding| e == encoding_rs::GBK || e == encoding_rs::GB18030;
+    declared == fixed || (gb(declared) && gb(fixed))
+}
+
+/// The encoding named by `<?xml … encoding="…"?>` at the start of the document; `None`
+/// when there is no declaration or it names none.
+fn declared_encoding(bytes: &[u8]) -> Result<Option<&'static Encoding>, String> {
     // The declaration is ASCII in every encoding we accept, and short.
     if !bytes.starts_with(b"<?xml") {
-        return Ok(UTF_8);
+        return Ok(None);
     }
     let head = &bytes[..bytes.len().min(512)];
     let Some(end) = head.windows(2).position(|w| w == b"?>") else {
@@ -61,7 +83,7 @@ fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, String> {
     };
     let decl = &head[..end];
     let Some(at) = find(decl, b"encoding") else {
-        return Ok(UTF_8);
+        return Ok(None);
     };
     let rest = &decl[at + b"encoding".len()..];
     let rest = trim_ascii_start(rest);
@@ -77,7 +99,7 @@ fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, String> {
         return Err("malformed encoding in the XML declaration".to_owned());
     };
     let label = String::from_utf8_lossy(&rest[..close]);
-    supported_encoding(&label).ok_or_else(|| {
+    supported_encoding(&label).map(Some).ok_or_else(|| {
         let shown: String = label
             .chars()
             .filter(|c| c.is_ascii_graphic())
@@ -124,6 +146,15 @@ mod tests {
             Ok("<a/>")
         );
         assert!(decode(b"{\"a\": \"\xE5\xAD\"}", TextEncoding::Fixed(UTF_8)).is_err());
+        // A fixed encoding: the declaration must name it (or be absent).
+        let (gbk_doc, _, _) = encoding_rs::GBK.encode("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>张</a>");
+        let err = decode(&gbk_doc, TextEncoding::Fixed(encoding_rs::GBK)).expect_err("declared UTF-8");
+        assert!(err.contains("names encoding UTF-8") && err.contains("GBK"), "{err}");
+        assert!(decode(b"<?xml version='1.0' encoding='ISO-8859-1'?><a/>", TextEncoding::Fixed(encoding_rs::GBK)).is_err());
+        let (gb18030, _, _) = encoding_rs::GBK.encode("<?xml version='1.0' encoding='GB18030'?><a>张</a>");
+        assert!(decode(&gb18030, TextEncoding::Fixed(encoding_rs::GBK)).is_ok());
+        let (plain, _, _) = encoding_rs::GBK.encode("<a>张</a>");
+        assert!(decode(&plain, TextEncoding::Fixed(encoding_rs::GBK)).is_ok());
         assert_eq!(strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
     }
 }

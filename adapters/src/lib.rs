@@ -71,6 +71,9 @@ pub struct RecordOutcome {
     /// The record's index (`source.record`): 0 for single-record formats, `seq` − 1 in
     /// a batch.
     pub record: u32,
+    /// The record's kind, when its business type could be read (also when the record is
+    /// rejected later: metrics and traces name it).
+    pub kind: Option<yipanqi_schemas::Kind>,
     /// The validated canonical message, or why this record alone is rejected (for a
     /// batch the rejection carries `record: Some(index)`; for a single-record format
     /// `None`).

@@ -177,6 +177,7 @@ struct RawBatch {
     records: String,
     count: Option<String>,
     seq: Option<String>,
+    max_records: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +186,8 @@ struct RawHeader {
     message_id: String,
     division: String,
     sent_at: String,
+    #[serde(default)]
+    constants: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +242,8 @@ pub(crate) struct Batch {
     pub records: Path,
     pub count: Option<Path>,
     pub seq: Option<Path>,
+    /// The most records the interface allows in one batch.
+    pub max_records: Option<usize>,
 }
 
 /// One piece of a message id pattern.
@@ -354,6 +359,8 @@ pub struct Mapping {
     pub(crate) message_id: Path,
     pub(crate) division: Path,
     pub(crate) sent_at: Path,
+    /// `[header] constants`: fields every document carries with a fixed value.
+    pub(crate) constants: Vec<(Path, String)>,
     pub(crate) kind: Path,
     pub(crate) in_reply_to: Option<Path>,
     pub(crate) subject: Option<Path>,
@@ -542,9 +549,16 @@ fn compile(raw: RawMapping) -> Result<Mapping, MappingError> {
                 .as_deref()
                 .map(|p| early("batch.seq", p))
                 .transpose()?,
+            max_records: batch.max_records,
         }),
         None => None,
     };
+    let constants = raw
+        .header
+        .constants
+        .iter()
+        .map(|(path, value)| Ok((early("header.constants", path)?, value.clone())))
+        .collect::<Result<Vec<(Path, String)>, MappingError>>()?;
 
     let message_id = early("header.message_id", &raw.header.message_id)?;
     let division = early("header.division", &raw.header.division)?;
@@ -641,6 +655,7 @@ fn compile(raw: RawMapping) -> Result<Mapping, MappingError> {
         message_id,
         division,
         sent_at,
+        constants,
         kind,
         in_reply_to,
         subject,

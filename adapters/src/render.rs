@@ -212,6 +212,9 @@ impl Mapping {
         );
         let sent_at = self.render_datetime(first.sent_at)?;
         self.put(&mut root, &self.sent_at, None, sent_at);
+        for (path, value) in &self.constants {
+            self.put(&mut root, path, None, Leaf::text(value.clone()));
+        }
 
         match &self.batch {
             None => self.fill_record(&mut root, first)?,

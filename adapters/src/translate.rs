@@ -124,12 +124,39 @@ impl Mapping {
                 .filter(|d| matches!(d.len(), 6 | 9) && d.bytes().all(|b| b.is_ascii_digit())),
             _ => None,
         };
-        let result = self.records(root, source_message_id.as_deref(), ctx);
+        let result = self
+            .check_constants(root)
+            .and_then(|()| self.records(root, source_message_id.as_deref(), ctx));
         Translation {
             source_message_id,
             source_division,
             result,
         }
+    }
+
+    /// `[header] constants`: the fields every document of this interface carries with one
+    /// value (Henan's `header.province` is always "41").
+    fn check_constants(&self, root: Node<'_>) -> Result<(), Rejection> {
+        for (path, expected) in &self.constants {
+            match convert::scalar(&path.resolve(root, None)) {
+                Ok(Some(value)) if value.text() == expected.as_str() => {}
+                Ok(Some(value)) => {
+                    let shown = match convert::quotable(&value.text()) {
+                        Some(v) => format!(" is \"{v}\""),
+                        None => " has another value".to_owned(),
+                    };
+                    return Err(malformed(format!(
+                        "`{path}`{shown}; this interface always sends \"{expected}\""
+                    )));
+                }
+                _ => {
+                    return Err(malformed(format!(
+                        "`{path}` is missing; this interface always sends \"{expected}\""
+                    )))
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Text → tree: JSON as is; XML without DTDs, the envelope unwrapped, the root checked.
@@ -194,7 +221,11 @@ impl Mapping {
                         rejection.record = None;
                         rejection
                     });
-            return Ok(vec![RecordOutcome { record: 0, result }]);
+            return Ok(vec![RecordOutcome {
+                record: 0,
+                kind: self.kind_of(root),
+                result,
+            }]);
         };
         let nodes: Vec<Node<'_>> = match batch.records.resolve(root, None) {
             Found::List(nodes) => nodes,
@@ -211,6 +242,12 @@ impl Mapping {
             return Err(malformed(format!(
                 "the batch has no records (`{}`)",
                 batch.records
+            )));
+        }
+        if let Some(max) = batch.max_records.filter(|max| nodes.len() > *max) {
+            return Err(malformed(format!(
+                "the batch has {} records; this interface allows at most {max}",
+                nodes.len()
             )));
         }
         if let Some(count_path) = &batch.count {
@@ -266,10 +303,19 @@ impl Mapping {
                     .map_err(|rejection| rejection.at_record(index));
                 RecordOutcome {
                     record: index,
+                    kind: self.kind_of(node),
                     result,
                 }
             })
             .collect())
+    }
+
+    /// The kind a record's business type names, if it names one.
+    fn kind_of(&self, record: Node<'_>) -> Option<Kind> {
+        match convert::scalar(&self.kind.resolve(record, None)) {
+            Ok(Some(code)) => self.kinds.get(code.text().as_ref()).copied(),
+            _ => None,
+        }
     }
 
     /// One record: kind, then fields, then validation. The rejection carries no

@@ -30,7 +30,7 @@ use std::time::Instant;
 use uuid::Uuid;
 use yipanqi_adapters::{Adapter, Registry, TranslateContext, Translation};
 use yipanqi_schemas::{
-    hub_message_id, mask_id_number, CanonicalMessage, DivisionCode, Kind, RejectReason,
+    canonical_message_id, hub_message_id, mask_id_number, CanonicalMessage, DivisionCode, Kind, RejectReason,
     Rejection, Validated,
 };
 
@@ -83,8 +83,8 @@ struct Accepted {
     routes: Result<Vec<routing::Route>, Unrouted>,
 }
 
-/// A rejected record's canonical id and kind, when it was read that far.
-type About = Option<(Uuid, Kind)>;
+/// A rejected record's canonical id and kind, as far as they could be read.
+type About = (Option<Uuid>, Option<Kind>);
 
 enum Planned {
     Accepted(Box<Accepted>),
@@ -169,7 +169,7 @@ impl Pipeline {
             let records = match translation.result {
                 Ok(records) => records,
                 Err(rejection) => {
-                    self.store_rejection(&mut tx, &mut out, &at, None, rejection)
+                    self.store_rejection(&mut tx, &mut out, &at, (None, None), rejection)
                         .await?;
                     continue;
                 }
@@ -177,7 +177,14 @@ impl Pipeline {
             for outcome in records {
                 let planned = match outcome.result {
                     Ok(validated) => self.plan(&mut tx, validated, batch).await?,
-                    Err(rejection) => Planned::Rejected(rejection, None),
+                    Err(rejection) => {
+                        // Its id, when the document names itself: traces find it by that.
+                        let id = doc
+                            .source_message_id
+                            .as_deref()
+                            .map(|legacy| canonical_message_id(&code, legacy, outcome.record));
+                        Planned::Rejected(rejection, (id, outcome.kind))
+                    }
                 };
                 match planned {
                     Planned::Accepted(accepted) => {
@@ -226,7 +233,7 @@ impl Pipeline {
             "the hub's database refused to store this document; it is kept in yipanqi.dead \
              for analysis — check its text for characters or sizes the contract does not allow",
         );
-        let notice = self.reject(&at, None, rejection);
+        let notice = self.reject(&at, (None, None), rejection);
         let pending = PendingRejection {
             id: 0,
             rejection: notice,
@@ -276,7 +283,7 @@ impl Pipeline {
                 if let Some(n) = record {
                     r = r.at_record(n);
                 }
-                Ok(Planned::Rejected(r, Some((msg.message_id, msg.kind))))
+                Ok(Planned::Rejected(r, (Some(msg.message_id), Some(msg.kind))))
             };
             let Some(found) = tx.message_ref(reference).await? else {
                 return reject(
@@ -416,7 +423,7 @@ impl Pipeline {
                 if batch {
                     rejection = rejection.at_record(msg.source.record);
                 }
-                self.store_rejection(tx, out, at, Some((msg.message_id, msg.kind)), rejection)
+                self.store_rejection(tx, out, at, (Some(msg.message_id), Some(msg.kind)), rejection)
                     .await?;
             }
         }
@@ -442,7 +449,7 @@ impl Pipeline {
     /// Builds the stored form of a rejection, with the notice that goes back to the sender.
     fn reject(&self, at: &Place<'_>, about: About, mut rejection: Rejection) -> NewRejection {
         rejection.detail = clean_detail(&rejection.detail);
-        let message_id = about.map(|(id, _)| id);
+        let (message_id, kind) = about;
         let Place {
             code,
             province,
@@ -493,7 +500,7 @@ impl Pipeline {
             province,
             message_id,
             rejection_id,
-            about.map(|(_, k)| k.as_str()),
+            kind.map(|k| k.as_str()),
             &rejection,
         );
         NewRejection {
@@ -501,6 +508,7 @@ impl Pipeline {
             province: province.to_string(),
             source_message_id: doc.source_message_id.clone(),
             message_id,
+            kind: kind.map(|k| k.as_str().to_string()),
             rejection_id,
             reason: rejection.reason.as_str().to_string(),
             detail: rejection.detail.clone(),

@@ -26,8 +26,11 @@ pub enum LogFormat {
 /// Installs the global log subscriber (`RUST_LOG` filters; default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal, never into a file or a collector.
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -255,7 +258,7 @@ pub fn acknowledged(province: &str, ages: &[Duration]) {
 /// A lost connection (`target`: "broker" or "database") is back.
 pub fn reconnected(target: &'static str) {
     metrics::counter!("yipanqi_reconnects_total", "target" => target).increment(1);
-    tracing::info!(target, "{target} connection re-established");
+    tracing::info!(connection = target, "{target} connection re-established");
 }
 
 /// A connection attempt failed (the caller logs it with the retry delay).

@@ -48,6 +48,17 @@ pub struct TestEnv {
     pub vhost: String,
 }
 
+/// A short tag of this checkout's folder, in every vhost and database name: two
+/// checkouts testing on one machine never delete each other's.
+pub fn checkout_tag() -> String {
+    // FNV-1a over the path: stable across runs, no dependency.
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in workspace_root().to_string_lossy().bytes() {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!("{:06x}", hash & 0xff_ffff)
+}
+
 /// The workspace's root folder.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -92,7 +103,7 @@ impl TestEnv {
             Db::Postgres => "pg",
         };
         let name = format!("{name}_{suffix}");
-        let vhost = format!("yipanqi-test-{name}");
+        let vhost = format!("yipanqi-test-{}-{name}", checkout_tag());
         let _ = rabbitmqctl(&["delete_vhost", &vhost]);
         rabbitmqctl(&["add_vhost", &vhost])?;
         rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"])?;
@@ -105,7 +116,7 @@ impl TestEnv {
         std::fs::create_dir_all(&dir)?;
         let database_url = match db {
             Db::Sqlite => format!("sqlite://{}", dir.join("hub.db").display()),
-            Db::Postgres => fresh_postgres(&format!("yq_{name}")).await?,
+            Db::Postgres => fresh_postgres(&format!("yq_{}_{name}", checkout_tag())).await?,
         };
         // The API clients of every test hub, for hub processes (in-process hubs get them
         // in `config()`).

@@ -83,8 +83,8 @@ impl Drop for HubProcess {
 pub enum Outcome {
     /// Accepted, of this kind.
     Accepted(String),
-    /// Rejected for this reason.
-    Rejected(String),
+    /// Rejected: the kind as drafted (`unknown` when the whole document is), the reason.
+    Rejected(String, String),
 }
 
 /// One legacy document of the traffic.
@@ -163,12 +163,19 @@ pub fn synthetic_traffic(
             }
             let translation = mapping.translate(&bytes, &ctx);
             let outcomes = match translation.result {
-                Err(rejection) => vec![Outcome::Rejected(rejection.reason.as_str().to_string())],
+                Err(rejection) => vec![Outcome::Rejected(
+                    "unknown".to_string(),
+                    rejection.reason.as_str().to_string(),
+                )],
                 Ok(records) => records
                     .into_iter()
-                    .map(|r| match r.result {
+                    .zip(&messages)
+                    .map(|(r, drafted)| match r.result {
                         Ok(v) => Outcome::Accepted(v.message.kind.as_str().to_string()),
-                        Err(rejection) => Outcome::Rejected(rejection.reason.as_str().to_string()),
+                        Err(rejection) => Outcome::Rejected(
+                            drafted.kind.as_str().to_string(),
+                            rejection.reason.as_str().to_string(),
+                        ),
                     })
                     .collect(),
             };

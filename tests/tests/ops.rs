@@ -71,7 +71,7 @@ async fn metrics_health_and_logs_tell_what_happened() -> anyhow::Result<()> {
     let broker = env.connect().await?;
     let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
     let mut accepted: BTreeMap<(String, String), f64> = BTreeMap::new();
-    let mut rejected: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut rejected: BTreeMap<(String, String, String), f64> = BTreeMap::new();
     let mut duplicates: BTreeMap<(String, String), f64> = BTreeMap::new();
     let mut twice: BTreeSet<String> = BTreeSet::new();
     for doc in &traffic {
@@ -82,8 +82,10 @@ async fn metrics_health_and_logs_tell_what_happened() -> anyhow::Result<()> {
                 Outcome::Accepted(kind) => {
                     *accepted.entry((doc.province.clone(), kind.clone())).or_default() += 1.0
                 }
-                Outcome::Rejected(reason) => {
-                    *rejected.entry((doc.province.clone(), reason.clone())).or_default() += 1.0
+                Outcome::Rejected(kind, reason) => {
+                    *rejected
+                        .entry((doc.province.clone(), kind.clone(), reason.clone()))
+                        .or_default() += 1.0
                 }
             }
         }
@@ -119,13 +121,17 @@ async fn metrics_health_and_logs_tell_what_happened() -> anyhow::Result<()> {
     }
     let total_accepted: f64 = accepted.values().sum();
     assert_eq!(s.sum("yipanqi_messages_received_total", &[]), total_accepted);
-    for ((p, reason), n) in &rejected {
+    for ((p, kind, reason), n) in &rejected {
         let got = s.sum(
             "yipanqi_messages_rejected_total",
-            &[("province", p), ("kind", "unknown"), ("reason", reason)],
+            &[("province", p), ("kind", kind), ("reason", reason)],
         );
-        assert_eq!(got, *n, "rejected {p} {reason}");
+        assert_eq!(got, *n, "rejected {p} {kind} {reason}");
     }
+    assert!(
+        rejected.keys().any(|(_, kind, _)| kind != "unknown"),
+        "rejected records are counted under their kind"
+    );
     let total_rejected: f64 = rejected.values().sum();
     assert_eq!(s.sum("yipanqi_messages_rejected_total", &[]), total_rejected);
     for ((p, kind), n) in &duplicates {

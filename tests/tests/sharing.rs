@@ -202,7 +202,7 @@ async fn get(hub: std::net::SocketAddr, path: &str, who: &str) -> anyhow::Result
 
 async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Result<()> {
     let env = TestEnv::new("sharing", db).await?;
-    let prefix = format!("yqt-{}-", env.name.replace('_', "-"));
+    let prefix = format!("{}-", env.vhost);
     let users = import_definitions(&env, &prefix).await?;
     let hub = HubProcess::start(
         &env,
@@ -589,7 +589,7 @@ async fn information_is_shared_only_with_those_entitled_postgres() -> anyhow::Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_users_reach_only_their_own_queues() -> anyhow::Result<()> {
     let env = TestEnv::new("definitions", Db::Sqlite).await?;
-    let users = import_definitions(&env, "yqt-definitions-").await?;
+    let users = import_definitions(&env, &format!("{}-", env.vhost)).await?;
     let refused = |r: &anyhow::Result<()>| {
         r.as_ref().is_err_and(|e| {
             let text = format!("{e:#}");

@@ -50,6 +50,7 @@ fn rejection(record: Option<u32>, reason: &str) -> NewRejection {
         province: "anhui".into(),
         source_message_id: Some("AH1".into()),
         message_id: None,
+        kind: Some("checkup_result".into()),
         rejection_id: Uuid::new_v5(
             &Uuid::NAMESPACE_URL,
             format!("test:{reason}:{record:?}").as_bytes(),

@@ -41,13 +41,13 @@ where
         };
         match result {
             Ok(value) => {
-                tracing::info!(attempt = tries, target, "connected");
+                tracing::info!(attempt = tries, connection = target, "connected");
                 return Some(value);
             }
             Err(e) => {
                 let delay = delays.next().unwrap_or(max_delay);
                 crate::telemetry::connect_failed(target);
-                tracing::warn!(attempt = tries, target, retry_in_ms = delay.as_millis() as u64, error = %e, "{target} unreachable, retrying");
+                tracing::warn!(attempt = tries, connection = target, retry_in_ms = delay.as_millis() as u64, error = %e, "{target} unreachable, retrying");
                 tokio::select! {
                     _ = cancel.cancelled() => return None,
                     _ = tokio::time::sleep(delay) => {}

@@ -6,7 +6,8 @@ use super::auth::Authenticated;
 use super::{ApiError, AppState};
 use crate::access::rules::{self, Refusal, RefusalReason, Scope};
 use crate::store::ExpectationFilter;
-use axum::extract::{Path, Query, State};
+use super::Query;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -109,9 +110,27 @@ async fn message_trace(
             );
             Err(state.refuse(&caller, "trace", refusal).await)
         }
-        None => Err(ApiError::NotFound(format!(
-            "no message {id} has passed through the hub"
-        ))),
+        None => {
+            // A rejection's id, as the status page lists them: the sender's province sees it.
+            let Some(mut found) = state.store()?.rejection_trace(&id.to_string()).await? else {
+                return Err(ApiError::NotFound(format!(
+                    "no message or rejection {id} has passed through the hub"
+                )));
+            };
+            if let Some(own) = caller.province_name() {
+                if let Some(list) = found["rejections"].as_array_mut() {
+                    list.retain(|r| r["province"] == own);
+                }
+                if found["rejections"].as_array().is_none_or(Vec::is_empty) {
+                    let refusal = Refusal::new(
+                        RefusalReason::NotEntitled,
+                        format!("rejection {id} is of another province's document"),
+                    );
+                    return Err(state.refuse(&caller, "trace", refusal).await);
+                }
+            }
+            Ok(Json(found))
+        }
     }
 }
 

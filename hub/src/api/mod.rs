@@ -122,6 +122,28 @@ impl AppState {
     }
 }
 
+/// `axum::extract::Query` whose refusal is the API's JSON error (axum's own is plain
+/// text), naming the parameter that is wrong or missing.
+pub(crate) struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
 /// An API failure.
 #[derive(Debug)]
 pub(crate) enum ApiError {

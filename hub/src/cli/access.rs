@@ -7,7 +7,7 @@ use crate::access::{tokens, Access, AuditKey, ClientConfig, Role};
 use crate::config::Config;
 use crate::definitions;
 use crate::reports::{Period, PeriodSpec};
-use crate::store::{AuditFilter, Store};
+use crate::store::AuditFilter;
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -146,12 +146,7 @@ pub async fn audit(registry: &Registry, args: AuditArgs) -> anyhow::Result<ExitC
         ..PeriodSpec::default()
     }
     .resolve(Period::month_of(today))?;
-    let store = Store::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the hub's database {}",
-            crate::store::redact_url(&config.database_url)
-        )
-    })?;
+    let store = super::open_hub_store(&config).await?;
     let subject_hash = match &args.id_number {
         Some(raw) => {
             let key = match &config.access.audit_key_file {

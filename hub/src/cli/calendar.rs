@@ -153,13 +153,25 @@ fn load(source: &CalendarSource) -> anyhow::Result<Calendar> {
 
 /// One stderr line naming the uncovered years among `years`.
 fn warn_uncovered(calendar: &Calendar, years: std::ops::RangeInclusive<i32>) {
-    let missing: Vec<String> = years
-        .filter(|y| !calendar.covers(*y))
-        .map(|y| y.to_string())
-        .collect();
+    // Consecutive years as one range: 2027–2031.
+    let mut missing: Vec<String> = Vec::new();
+    let mut run: Option<(i32, i32)> = None;
+    for y in years.filter(|y| !calendar.covers(*y)) {
+        run = match run {
+            Some((first, last)) if last + 1 == y => Some((first, y)),
+            Some((first, last)) => {
+                missing.push(span(first, last));
+                Some((y, y))
+            }
+            None => Some((y, y)),
+        };
+    }
+    if let Some((first, last)) = run {
+        missing.push(span(first, last));
+    }
     let (list, is, its) = match missing.as_slice() {
         [] => return,
-        [one] => (one.clone(), "is", "that year's"),
+        [one] if !one.contains('–') => (one.clone(), "is", "that year's"),
         _ => (missing.join(", "), "are", "those years'"),
     };
     eprintln!(
@@ -168,14 +180,29 @@ fn warn_uncovered(calendar: &Calendar, years: std::ops::RangeInclusive<i32>) {
     );
 }
 
+fn span(first: i32, last: i32) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}–{last}")
+    }
+}
+
 fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .with_context(|| format!("'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-02-13"))
 }
 
+/// The most working days `add-days` counts: about forty years, far past any deadline.
+const MAX_WORKING_DAYS: u32 = 10_000;
+
 fn parse_count(text: &str) -> anyhow::Result<u32> {
-    text.parse().ok().with_context(|| {
+    let n: u32 = text.parse().ok().with_context(|| {
         format!("'{text}' is not a number of working days; N must be a whole number, 0 or more")
-    })
+    })?;
+    if n > MAX_WORKING_DAYS {
+        anyhow::bail!("{n} working days is more than the calendar counts (at most {MAX_WORKING_DAYS}, about forty years)");
+    }
+    Ok(n)
 }

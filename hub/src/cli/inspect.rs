@@ -42,13 +42,7 @@ pub struct TraceArgs {
 }
 
 async fn store(config: Option<&std::path::Path>) -> anyhow::Result<Store> {
-    let config = Config::load(config)?;
-    Store::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the hub's database {}",
-            crate::store::redact_url(&config.database_url)
-        )
-    })
+    super::open_hub_store(&Config::load(config)?).await
 }
 
 /// Lists expectations.
@@ -136,7 +130,10 @@ pub async fn trace(registry: &Registry, args: TraceArgs) -> anyhow::Result<ExitC
             })?;
             match store.trace(&id.to_string()).await? {
                 Some(t) => t,
-                None => bail!("no message {id} has passed through the hub"),
+                None => match store.rejection_trace(&id.to_string()).await? {
+                    Some(t) => t,
+                    None => bail!("no message or rejection {id} has passed through the hub"),
+                },
             }
         }
     };

@@ -113,6 +113,24 @@ pub fn load_registry(dir: Option<&std::path::Path>) -> anyhow::Result<Registry> 
     }
 }
 
+/// Opens the hub's database for a command that reads it. An SQLite file that does not
+/// exist is refused with a sentence, rather than created empty and reported on as if
+/// the hub had seen nothing.
+pub async fn open_hub_store(config: &crate::config::Config) -> anyhow::Result<crate::store::Store> {
+    let url = &config.database_url;
+    if let Some(path) = crate::store::sqlite_path(url) {
+        if !path.exists() {
+            anyhow::bail!(
+                "no hub database at {} — give the hub's with --config or YIPANQI_DATABASE_URL",
+                path.display()
+            );
+        }
+    }
+    crate::store::Store::connect(url)
+        .await
+        .with_context(|| format!("cannot open the hub's database {}", crate::store::redact_url(url)))
+}
+
 /// Finds a province by pinyin name or code, with a sentence listing the known ones.
 pub fn province_name(registry: &Registry, wanted: &str) -> anyhow::Result<String> {
     match registry.get(wanted) {

@@ -56,11 +56,15 @@ pub async fn run(registry: &Registry, args: ReportArgs) -> anyhow::Result<ExitCo
     }
     let format = match (args.format, &args.out) {
         (Some(f), _) => f,
-        (None, Some(out)) => out
-            .extension()
-            .and_then(|e| e.to_str())
-            .and_then(|e| Format::parse(&e.to_ascii_lowercase()))
-            .unwrap_or(Format::Json),
+        (None, Some(out)) => {
+            let extension = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+            Format::parse(&extension.to_ascii_lowercase()).with_context(|| {
+                format!(
+                    "cannot tell the format of {}: name it .html, .csv, .xlsx or .json, or give --format",
+                    out.display()
+                )
+            })?
+        }
         (None, None) => Format::Json,
     };
     if format == Format::Xlsx && args.out.is_none() {
@@ -85,12 +89,7 @@ pub async fn run(registry: &Registry, args: ReportArgs) -> anyhow::Result<ExitCo
         to: args.to,
     }
     .resolve(default)?;
-    let store = Store::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the hub's database {}",
-            crate::store::redact_url(&config.database_url)
-        )
-    })?;
+    let store = super::open_hub_store(&config).await?;
     let calendar = crate::deadlines::load_calendar(config.calendar_dir.as_deref(), &store).await?;
     let ctx = Context {
         store: &store,

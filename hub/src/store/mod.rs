@@ -66,6 +66,13 @@ impl Backend {
     }
 }
 
+/// The file of an SQLite URL (`sqlite://yipanqi.db?mode=rwc` → `yipanqi.db`).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 /// The URL with any password replaced, fit for logs and error messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -180,6 +187,8 @@ pub struct NewRejection {
     pub source_message_id: Option<String>,
     /// Canonical id of the rejected record, when known.
     pub message_id: Option<Uuid>,
+    /// The rejected record's kind, when its business type could be read.
+    pub kind: Option<String>,
     /// Id of the rejection notice.
     pub rejection_id: Uuid,
     /// Reason code.
@@ -621,8 +630,8 @@ impl StoreTx {
         let record_key = r.record.map(i64::from).unwrap_or(-1);
         sqlx::query(
             "INSERT INTO rejections (document_id, record_key, province, source_message_id, message_id, \
-             rejection_id, reason, detail, notice, notice_key, received_at, received_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             rejection_id, reason, detail, notice, notice_key, received_at, received_ms, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (document_id, record_key) DO NOTHING",
         )
         .bind(document_id)
@@ -637,6 +646,7 @@ impl StoreTx {
         .bind(&r.notice_key)
         .bind(r.received_at.to_rfc3339())
         .bind(r.received_at.timestamp_millis())
+        .bind(r.kind.clone())
         .execute(&mut *self.tx)
         .await?;
         let row = sqlx::query(
@@ -692,6 +702,14 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite://yipanqi.db"), "sqlite://yipanqi.db");
         assert_eq!(redact_url("postgres://hub@db/x"), "postgres://hub@db/x");
+    }
+
+    #[test]
+    fn sqlite_files_by_url() {
+        assert_eq!(sqlite_path("sqlite://yipanqi.db"), Some("yipanqi.db".into()));
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db?mode=rwc"), Some("/tmp/x.db".into()));
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
     }
 
     #[test]

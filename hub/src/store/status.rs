@@ -46,7 +46,7 @@ pub struct RecentRejection {
     pub received_at: String,
     /// Pinyin name of the inbound queue's province.
     pub province: String,
-    /// The kind, when the database knows it (a conflicting duplicate's stored original).
+    /// The rejected record's kind, when it could be read.
     pub kind: Option<String>,
     /// The reason code.
     pub reason: String,
@@ -149,7 +149,7 @@ impl Store {
     /// The latest `limit` rejections, newest first.
     pub async fn recent_rejections(&self, limit: u32) -> Result<Vec<RecentRejection>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT r.received_at, r.province, m.kind, r.reason, r.message_id, r.rejection_id \
+            "SELECT r.received_at, r.province, COALESCE(r.kind, m.kind), r.reason, r.message_id, r.rejection_id \
              FROM rejections r LEFT JOIN messages m ON m.message_id = r.message_id \
              ORDER BY r.received_ms DESC, r.id DESC LIMIT {limit}"
         ))

@@ -89,6 +89,43 @@ impl Store {
         })))
     }
 
+    /// The rejections an id stands for — a rejection notice's id (several documents
+    /// without a readable legacy id share one: it is made of province, legacy id and
+    /// record), or the canonical id of a rejected record — or `None`.
+    pub async fn rejection_trace(&self, rejection_id: &str) -> Result<Option<Value>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT province, source_message_id, record_key, message_id, reason, detail, received_at, \
+             notice_key, dead_confirmed_at, notice_confirmed_at FROM rejections \
+             WHERE rejection_id = $1 OR message_id = $1 ORDER BY id",
+        )
+        .bind(rejection_id)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let rejections = rows
+            .iter()
+            .map(|r| {
+                let record: i64 = r.try_get(2)?;
+                Ok(json!({
+                    "queue": format!("yipanqi.in.{}", r.try_get::<String, _>(0)?),
+                    "province": r.try_get::<String, _>(0)?,
+                    "source_message_id": r.try_get::<Option<String>, _>(1)?,
+                    "record": if record < 0 { Value::Null } else { json!(record) },
+                    "message_id": r.try_get::<Option<String>, _>(3)?,
+                    "reason": r.try_get::<String, _>(4)?,
+                    "detail": r.try_get::<String, _>(5)?,
+                    "received_at": r.try_get::<String, _>(6)?,
+                    "notice_routing_key": r.try_get::<String, _>(7)?,
+                    "dead_letter_confirmed_at": r.try_get::<Option<String>, _>(8)?,
+                    "notice_confirmed_at": r.try_get::<Option<String>, _>(9)?,
+                }))
+            })
+            .collect::<Result<Vec<Value>, sqlx::Error>>()?;
+        Ok(Some(json!({ "id": rejection_id, "kind": "rejection", "rejections": rejections })))
+    }
+
     /// What the hub did with a province's legacy message: the canonical messages made of
     /// it and the rejections, by the sender's own id.
     pub async fn find_by_source(

@@ -5,6 +5,13 @@
 CREATE INDEX messages_by_subject ON messages (subject_id, received_ms);
 CREATE INDEX messages_by_spouse ON messages (spouse_id, received_ms);
 
+-- A rejected record's kind, when its business type could be read (metrics, status page).
+ALTER TABLE rejections ADD COLUMN kind TEXT;
+
+-- Traces find rejections by the notice's id or the rejected record's id.
+CREATE INDEX rejections_by_id ON rejections (rejection_id);
+CREATE INDEX rejections_by_message ON rejections (message_id);
+
 -- 《婚育证明》 records are listed by number, or by the issuing division and date.
 ALTER TABLE messages ADD COLUMN cert_no TEXT;     -- body.cert_no of marriage_cert_* kinds
 ALTER TABLE messages ADD COLUMN cert_date TEXT;   -- issued_on, or verified_on for a verification

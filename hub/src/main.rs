@@ -21,8 +21,22 @@ fn main() -> ExitCode {
     match runtime.block_on(yipanqi::cli::execute(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("yipanqi: {e:#}");
+            eprintln!("yipanqi: {}", sentence(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes in one line, each cause once: many errors already quote
+/// their source, which `{:#}` would repeat.
+fn sentence(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }

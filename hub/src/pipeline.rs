@@ -531,6 +531,10 @@ impl Pipeline {
             // The same document twice in this batch: its rejection is already queued.
             return;
         }
+        // Which document this is about: rejection ids are made of province, legacy id and
+        // record (DOMAIN.md §3), so documents without a readable id share one; consumers
+        // tell them apart by this.
+        let document = hex::encode(&Sha256::digest(raw)[..8]);
         if stored.dead_pending {
             let mut headers = FieldTable::default();
             let mut put = |name: &str, value: String| {
@@ -539,6 +543,7 @@ impl Pipeline {
             put("x-yipanqi-reason", r.reason.clone());
             put("x-yipanqi-detail", bounded(&r.detail, MAX_HEADER_CHARS));
             put("x-yipanqi-province", province.to_string());
+            put("x-yipanqi-document", document.clone());
             if let Some(record) = r.record {
                 put("x-yipanqi-record", record.to_string());
             }
@@ -569,6 +574,7 @@ impl Pipeline {
                         ("x-yipanqi-role", "owner".to_string()),
                         ("x-yipanqi-target", code.to_string()),
                         ("x-yipanqi-reason", r.reason.clone()),
+                        ("x-yipanqi-document", document),
                     ],
                 ),
             });

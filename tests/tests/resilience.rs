@@ -302,6 +302,12 @@ async fn hostile_documents_never_stall_a_province(db: Db) -> anyhow::Result<()> 
     assert_eq!(dead.iter().map(reason).collect::<Vec<_>>(), ["unknown_kind", "schema_violation"], "{dead:#?}");
     assert!(dead.iter().all(|d| d.headers.values().all(|v| v.len() <= 1024)), "headers are bounded");
     assert_eq!(dead[0].body.len(), bytes(&long_id).len(), "the original bytes are kept");
+    // Neither names itself usably, so both rejections have the id DOMAIN.md §3 gives a
+    // document without one; the document header tells them apart.
+    assert_eq!(dead[0].message_id, dead[1].message_id);
+    let document = |d: &yipanqi_tests::Received| d.headers.get("x-yipanqi-document").cloned();
+    assert!(document(&dead[0]).is_some());
+    assert_ne!(document(&dead[0]), document(&dead[1]));
     let notices = broker.take("yipanqi.out.anhui", 2, Duration::from_secs(10)).await?;
     assert!(notices.iter().all(|n| n.json()["kind"] == "rejection"), "{notices:#?}");
     // The valid document, sent twice in the batch, is delivered once.

@@ -195,9 +195,6 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
         started.elapsed().as_secs_f64(),
         db_path.display()
     );
-    for line in super::report::demo_summary(&store, &registry, clock.now(), &db_path).await? {
-        println!("{line}");
-    }
     println!(
         "API tokens of the demo's clients (a province each, coordination, ops): {}\n  \
          e.g. curl -H \"Authorization: Bearer $(awk '$1==\"coordination\"{{print $2}}' {})\" \
@@ -206,6 +203,9 @@ pub async fn run(registry: Arc<Registry>, args: DemoArgs) -> anyhow::Result<Exit
         tokens_file.display(),
         args.http_addr
     );
+    for line in super::report::demo_summary(&store, &registry, clock.now(), &db_path).await? {
+        println!("{line}");
+    }
 
     if args.exit {
         cancel.cancel();

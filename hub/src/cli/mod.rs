@@ -121,7 +121,7 @@ pub async fn open_hub_store(config: &crate::config::Config) -> anyhow::Result<cr
     if let Some(path) = crate::store::sqlite_path(url) {
         if !path.exists() {
             anyhow::bail!(
-                "no hub database at {} — give the hub's with --config or YIPANQI_DATABASE_URL",
+                "no hub database at {} — name the hub's database with --config or YIPANQI_DATABASE_URL",
                 path.display()
             );
         }

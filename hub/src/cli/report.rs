@@ -144,7 +144,8 @@ pub(super) async fn demo_summary(
         now,
     };
     let mut lines = vec![format!(
-        "reports for {} – {} (demo time), as the coordination group would read them:",
+        "reports for {} – {} (demo time), as the coordination group would read them \
+         (they count delivered copies: a message to two owners counts for each):",
         period.from, period.to
     )];
     let mut written = Vec::new();

@@ -27,7 +27,16 @@ impl HubProcess {
     /// Starts `yipanqi --log-format json run` on the test's vhost and database, with
     /// extra environment variables; stderr goes to `log` in the test's folder.
     pub fn start(env: &TestEnv, log: &str, extra: &[(&str, &str)]) -> anyhow::Result<HubProcess> {
-        let http = crate::free_addr();
+        Self::start_on(env, crate::free_addr(), log, extra)
+    }
+
+    /// The same on a given HTTP address (a restarted hub keeps its address).
+    pub fn start_on(
+        env: &TestEnv,
+        http: SocketAddr,
+        log: &str,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<HubProcess> {
         let path = env.dir.join(log);
         let file = std::fs::File::create(&path)?;
         let mut command = Command::new(hub_binary());
@@ -49,6 +58,15 @@ impl HubProcess {
             http,
             log: path,
         })
+    }
+
+    /// Kills the process (SIGKILL), as a crash would.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
     }
 
     /// Sends SIGTERM and waits for the exit status.

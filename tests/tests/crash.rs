@@ -4,64 +4,15 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use yipanqi_schemas::canonical_message_id;
-use yipanqi_tests::{hub_binary, valid_fixtures, wait_ready, Db, TestEnv, PROVINCES};
+use yipanqi_tests::ops::HubProcess;
+use yipanqi_tests::{valid_fixtures, wait_ready, Db, TestEnv, PROVINCES};
 
 const CODES: [&str; 7] = ["31", "32", "33", "34", "36", "41", "42"];
 
-/// A hub process that is killed if the test ends (or fails) without stopping it.
-struct HubProcess(Option<Child>);
-
-impl HubProcess {
-    fn kill(&mut self) -> anyhow::Result<()> {
-        if let Some(mut child) = self.0.take() {
-            child.kill()?;
-            child.wait()?;
-        }
-        Ok(())
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let Some(mut child) = self.0.take() else {
-            anyhow::bail!("the hub is not running");
-        };
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        if !sent.as_ref().is_ok_and(|s| s.success()) {
-            child.kill()?;
-            child.wait()?;
-            anyhow::bail!("kill -TERM failed: {sent:?}");
-        }
-        Ok(child.wait()?)
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.kill();
-    }
-}
-
 fn start(env: &TestEnv, http: std::net::SocketAddr, log: &str) -> anyhow::Result<HubProcess> {
-    let log = std::fs::File::create(env.dir.join(log))?;
-    Ok(HubProcess(Some(
-        Command::new(hub_binary())
-            .arg("--log-format")
-            .arg("json")
-            .arg("run")
-            .env("YIPANQI_AMQP_URL", &env.amqp_url)
-            .env("YIPANQI_DATABASE_URL", &env.database_url)
-            .env("YIPANQI_HTTP_ADDR", http.to_string())
-            .env("YIPANQI_BATCH_SIZE", "50")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?,
-    )))
+    HubProcess::start_on(env, http, log, &[("YIPANQI_BATCH_SIZE", "50")])
 }
 
 /// Copies of the valid, unprompted fixtures under fresh legacy ids: (province, bytes,

@@ -7,80 +7,39 @@
 //! instances on one PostgreSQL database.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use yipanqi::clock::ManualClock;
 use yipanqi::config::Config;
-use yipanqi::synthetic::{finish, Synth};
-use yipanqi_adapters::{Registry, RenderOptions};
+use yipanqi_adapters::Registry;
 use yipanqi_schemas::{CanonicalMessage, Kind};
+use yipanqi_tests::world::World;
 use yipanqi_tests::{http_get_as, Db, InProcessHub, TestEnv};
 
 fn at(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).expect("time")
 }
 
-struct World {
-    registry: Registry,
-    synth: Synth,
+/// A check result from Shanghai (310104) about a woman registered at `registration`.
+fn checkup_about(
+    world: &mut World,
+    registration: &str,
+    now: DateTime<FixedOffset>,
+) -> (CanonicalMessage, Vec<u8>) {
+    let woman = world.woman(registration, "310104");
+    world.message("shanghai", "310104", Kind::CheckupResult, &woman, now)
 }
 
-impl World {
-    fn new() -> World {
-        let registry = Registry::builtin();
-        let region = registry.provinces().cloned().collect();
-        World {
-            registry,
-            synth: Synth::new(7, region),
-        }
-    }
-
-    /// A check result from Shanghai (310104) about a woman registered at `registration`.
-    fn checkup(
-        &mut self,
-        registration: &str,
-        now: DateTime<FixedOffset>,
-    ) -> (CanonicalMessage, Vec<u8>) {
-        let shanghai = self.registry.get("shanghai").expect("mapping");
-        let province = shanghai.province().clone();
-        let mut draft =
-            self.synth
-                .draft(&province, "310104", Kind::CheckupResult, now.date_naive());
-        draft["subject"]["registration_division"] = Value::String(registration.to_string());
-        let id = shanghai.render_message_id("310104", now, self.synth.next_serial());
-        let msg = finish(&province, &id, now, vec![draft])
-            .expect("valid")
-            .remove(0);
-        let bytes = shanghai
-            .render(std::slice::from_ref(&msg), &RenderOptions { variant: 0 })
-            .expect("render");
-        (msg, bytes)
-    }
-
-    /// `province`'s receipt for `original`, sent by `division`, in its own format.
-    fn receipt(
-        &mut self,
-        province: &str,
-        division: &str,
-        original: &CanonicalMessage,
-        now: DateTime<FixedOffset>,
-    ) -> (CanonicalMessage, Vec<u8>) {
-        let mapping = self.registry.get(province).expect("mapping");
-        let info = mapping.province().clone();
-        let draft = self
-            .synth
-            .answer_draft(original, division, now.date_naive())
-            .expect("a receipt is owed");
-        let id = mapping.render_message_id(division, now, self.synth.next_serial());
-        let msg = finish(&info, &id, now, vec![draft])
-            .expect("valid")
-            .remove(0);
-        let bytes = mapping
-            .render(std::slice::from_ref(&msg), &RenderOptions { variant: 1 })
-            .expect("render");
-        (msg, bytes)
-    }
+/// `province`'s receipt for `original`, sent by `division`, in its own format.
+fn receipt_for(
+    world: &mut World,
+    province: &str,
+    division: &str,
+    original: &CanonicalMessage,
+    now: DateTime<FixedOffset>,
+) -> (CanonicalMessage, Vec<u8>) {
+    world.answer(province, division, original, now, json!({}))
 }
 
 async fn expectations(hub: &InProcessHub, query: &str) -> Vec<Value> {
@@ -135,7 +94,7 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     let mut world = World::new();
 
     // Delivered to Anhui: an expectation due at the end of 12 March.
-    let (answered, bytes) = world.checkup("341302", clock.now_at());
+    let (answered, bytes) = checkup_about(&mut world, "341302", clock.now_at());
     broker.publish("shanghai", &bytes).await?;
     let got = broker
         .take("yipanqi.out.anhui", 1, Duration::from_secs(30))
@@ -145,7 +104,7 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     assert_eq!(e["due_at"], "2026-03-12T23:59:59+08:00");
     assert_eq!(e["owner_division"], "341302");
     assert_eq!(e["calendar_uncovered"], false);
-    let (unanswered, bytes) = world.checkup("340104", clock.now_at());
+    let (unanswered, bytes) = checkup_about(&mut world, "340104", clock.now_at());
     broker.publish("shanghai", &bytes).await?;
     assert_eq!(
         broker
@@ -161,7 +120,7 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     // Anhui answers the first within the deadline, in Anhui's format: closed on time, and
     // the receipt goes back to Shanghai's sending division.
     clock.set(at("2026-02-27T15:00:00+08:00"));
-    let (receipt, bytes) = world.receipt("anhui", "341302", &answered, clock.now_at());
+    let (receipt, bytes) = receipt_for(&mut world, "anhui", "341302", &answered, clock.now_at());
     broker.publish("anhui", &bytes).await?;
     let back = broker
         .take("yipanqi.out.shanghai", 1, Duration::from_secs(30))
@@ -176,7 +135,7 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     assert_eq!(e["answer_id"], receipt.message_id.to_string());
 
     // A second answer to the closed expectation is delivered and changes nothing.
-    let (_, bytes) = world.receipt("anhui", "341302", &answered, clock.now_at());
+    let (_, bytes) = receipt_for(&mut world, "anhui", "341302", &answered, clock.now_at());
     broker.publish("anhui", &bytes).await?;
     assert_eq!(
         broker
@@ -191,7 +150,7 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     );
 
     // A receipt from Jiangsu, which was never sent the message: unauthorized_reply.
-    let (_, bytes) = world.receipt("jiangsu", "320583", &unanswered, clock.now_at());
+    let (_, bytes) = receipt_for(&mut world, "jiangsu", "320583", &unanswered, clock.now_at());
     broker.publish("jiangsu", &bytes).await?;
     let dead = broker
         .take("yipanqi.dead", 1, Duration::from_secs(30))
@@ -206,10 +165,10 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     assert_eq!(notice[0].json()["body"]["reason"], "unauthorized_reply");
 
     // A receipt from Anhui about somebody else: subject_mismatch.
-    let (other, _) = world.checkup("340104", clock.now_at());
+    let (other, _) = checkup_about(&mut world, "340104", clock.now_at());
     let mut wrong = unanswered.clone();
     wrong.subject = other.subject.clone();
-    let (_, bytes) = world.receipt("anhui", "340104", &wrong, clock.now_at());
+    let (_, bytes) = receipt_for(&mut world, "anhui", "340104", &wrong, clock.now_at());
     broker.publish("anhui", &bytes).await?;
     let dead = broker
         .take("yipanqi.dead", 1, Duration::from_secs(30))
@@ -318,7 +277,7 @@ async fn deadlines_are_held(db: Db, instances: usize) -> anyhow::Result<()> {
     );
 
     // Late answer: closes it as answered late.
-    let (_, bytes) = world.receipt("anhui", "340104", &unanswered, clock.now_at());
+    let (_, bytes) = receipt_for(&mut world, "anhui", "340104", &unanswered, clock.now_at());
     broker.publish("anhui", &bytes).await?;
     wait_state(hub, &unanswered.message_id.to_string(), "answered_late").await;
 
@@ -385,7 +344,7 @@ async fn racing_scanners_take_each_step_once() -> anyhow::Result<()> {
     let mut world = World::new();
     const N: usize = 30;
     for _ in 0..N {
-        let (_, bytes) = world.checkup("341302", clock.now_at());
+        let (_, bytes) = checkup_about(&mut world, "341302", clock.now_at());
         broker.publish("shanghai", &bytes).await?;
     }
     assert_eq!(
@@ -463,7 +422,7 @@ async fn an_uncovered_year_is_flagged_until_imported(db: Db) -> anyhow::Result<(
     let hub = InProcessHub::start_with_clock(config(&env), clock.clone()).await?;
     let broker = env.connect().await?;
     let mut world = World::new();
-    let (msg, bytes) = world.checkup("341302", clock.now_at());
+    let (msg, bytes) = checkup_about(&mut world, "341302", clock.now_at());
     broker.publish("shanghai", &bytes).await?;
     assert_eq!(
         broker
@@ -509,7 +468,7 @@ async fn an_uncovered_year_is_flagged_until_imported(db: Db) -> anyhow::Result<(
     // The running hub picks the year up too: a new message is no longer flagged.
     clock.set(at("2026-12-16T10:00:00+08:00"));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (later, bytes) = world.checkup("341302", clock.now_at());
+    let (later, bytes) = checkup_about(&mut world, "341302", clock.now_at());
     broker.publish("shanghai", &bytes).await?;
     assert_eq!(
         broker

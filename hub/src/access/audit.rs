@@ -63,16 +63,9 @@ impl AuditEntry {
     /// An entry for an identified caller.
     pub fn by(caller: &Caller, channel: Channel, action: &'static str) -> AuditEntry {
         AuditEntry {
-            client: caller.name.clone(),
             role: Some(caller.role),
             province: caller.province_name().map(String::from),
-            channel,
-            action,
-            subject_hash: None,
-            target: None,
-            allowed: false,
-            reason: String::new(),
-            detail: String::new(),
+            ..AuditEntry::anonymous(&caller.name, channel, action)
         }
     }
 

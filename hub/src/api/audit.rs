@@ -61,13 +61,10 @@ async fn audit(
         })
         .transpose()?;
     let sharing = state.sharing()?;
-    let subject_hash = match q.id_number.as_deref() {
-        Some(raw) => Some(match IdNumber::parse_lenient(raw.trim()) {
-            Ok((id, _)) => sharing.key().hash(id.as_str()),
-            Err(_) => sharing.key().hash(&raw.trim().to_ascii_uppercase()),
-        }),
-        None => None,
-    };
+    let subject_hash = q.id_number.as_deref().map(|raw| match IdNumber::parse_lenient(raw.trim()) {
+        Ok((id, _)) => sharing.key().hash(id.as_str()),
+        Err(_) => sharing.key().hash(&raw.trim().to_ascii_uppercase()),
+    });
     let rows = sharing
         .store()
         .audit(&AuditFilter {

@@ -88,10 +88,10 @@ pub fn render(doc: &Document) -> String {
         escape(&doc.as_of.format("%Y-%m-%d %H:%M %:z").to_string())
     );
     if let Some(scope) = &doc.scope {
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<p class=\"scope\">本报告含{}的待办清单，个人信息完整，仅限该省使用。 \
-             <span class=\"en\">Carries the follow-up list of {} with subjects in full: for that province only.</span></p>\n",
+             <span class=\"en\">Carries the follow-up list of {} with subjects in full: for that province only.</span></p>",
             escape(&scope.zh),
             escape(&scope.en)
         );
@@ -225,10 +225,10 @@ fn horizontal(chart: &Chart) -> String {
     );
     for pct in [0.0, 0.5, 1.0] {
         let x = LABEL + AREA * pct;
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<line x1=\"{x}\" y1=\"4\" x2=\"{x}\" y2=\"{}\" stroke=\"#ccc\"/>\
-             <text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" fill=\"#666\">{:.0}%</text>\n",
+             <text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" fill=\"#666\">{:.0}%</text>",
             height - 16.0,
             height - 3.0,
             pct * 100.0
@@ -272,10 +272,10 @@ fn vertical(chart: &Chart) -> String {
     );
     for pct in [0.0, 0.5, 1.0] {
         let y = base - AREA * pct;
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<line x1=\"{LEFT}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ccc\"/>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#666\">{:.0}%</text>\n",
+             <text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#666\">{:.0}%</text>",
             width - 5.0,
             LEFT - 4.0,
             y + 4.0,

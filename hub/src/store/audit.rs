@@ -105,14 +105,7 @@ impl Store {
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(" LIMIT {}", limit.max(0)));
         }
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = match b {
-                Bind::Int(n) => query.bind(*n),
-                Bind::Text(s) => query.bind(s.clone()),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditRow {
@@ -141,14 +134,7 @@ impl Store {
             "SELECT COALESCE(province, role, '-'), action, reason, CAST(COUNT(*) AS BIGINT) \
              FROM audit WHERE 1 = 1{sql_filter} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
         );
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = match b {
-                Bind::Int(n) => query.bind(*n),
-                Bind::Text(s) => query.bind(s.clone()),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = bound(&sql, &binds).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditCount {
@@ -184,6 +170,14 @@ impl Store {
 enum Bind {
     Int(i64),
     Text(String),
+}
+
+/// The query with its parameters bound, in order.
+fn bound<'q>(sql: &'q str, binds: &'q [Bind]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    binds.iter().fold(sqlx::query(sql), |query, b| match b {
+        Bind::Int(n) => query.bind(*n),
+        Bind::Text(s) => query.bind(s.as_str()),
+    })
 }
 
 fn audit_where(filter: &AuditFilter) -> (String, Vec<Bind>) {

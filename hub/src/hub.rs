@@ -147,6 +147,7 @@ pub async fn run(
         }
         consumers.spawn(sharing::query::run(
             connection.clone(),
+            config.amqp_url.clone(),
             sharing.clone(),
             access.clone(),
             round.clone(),

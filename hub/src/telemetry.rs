@@ -25,7 +25,14 @@ pub enum LogFormat {
 
 /// Installs the global log subscriber (`RUST_LOG` filters; default `info`).
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Whatever RUST_LOG says: the AMQP client logs a message the broker returns in full,
+    // and frames at trace level, and messages hold personal data.
+    for directive in ["lapin=info", "lapin::returned_messages=off"] {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     // Colours only for a person at a terminal, never into a file or a collector.
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()

@@ -6,10 +6,12 @@
 //!   provinces' formats — a check result, a 《婚育证明》 issued and verified, an honor
 //!   certificate request from her husband H's registration place in Jiangsu — and about
 //!   an unrelated woman U (Hubei / Henan);
-//! - W's residence (Shanghai), registration (Anhui) and spouse's registration (Jiangsu)
-//!   provinces get her profile, with the right facts and the message each came from, by
-//!   her 18- or 15-digit number; Hubei is refused (403, not_entitled), the coordination
-//!   group and ops too (role_not_permitted), no token is 401;
+//! - W's residence (Shanghai) and registration (Anhui) provinces get her profile, with
+//!   the right facts and the message each came from, by her 18- or 15-digit number;
+//!   Jiangsu, her husband's registration place, only once another province (Anhui's
+//!   consult) has said so, not on its own word; Hubei is refused (403, not_entitled) —
+//!   also after claiming she lives in Hubei — the coordination group and ops too
+//!   (role_not_permitted), no token is 401;
 //! - the same profile over AMQP to Shanghai's broker user (direct reply-to and its own
 //!   reply queue); a query claiming another province's user is refused by the broker,
 //!   one without a user by the hub; a reply_to naming another province's queue is never
@@ -310,12 +312,31 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
     assert_eq!(without_as_of(p15), without_as_of(p.clone()));
     let mut profile_lookups_of_w: usize = 2;
 
-    // Her registration province and her spouse's may read it too.
-    for who in ["anhui", "jiangsu"] {
-        let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), who).await?;
-        assert_eq!(status, 200, "{who}: {body}");
-        profile_lookups_of_w += 1;
-    }
+    // Her registration province may read it too.
+    let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "anhui").await?;
+    assert_eq!(status, 200, "anhui: {body}");
+    profile_lookups_of_w += 1;
+    // Jiangsu, her husband's registration place — but only Jiangsu itself has said so (in
+    // its honor request), and what a province says of itself entitles it to nothing.
+    let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "jiangsu").await?;
+    assert_eq!((status, body["reason"].as_str()), (403, Some("not_entitled")), "{body}");
+    profile_lookups_of_w += 1;
+    // Anhui consults Jiangsu about a second birth, naming the husband registered there:
+    // now another province has said it, and Jiangsu may read her profile.
+    let (consult, consult_bytes) =
+        world.couple_message("anhui", "341302", Kind::SecondBirthConsult, &w, Some(&h), now);
+    users.connect(&env, "anhui").await?.publish("anhui", &consult_bytes).await?;
+    wait_delivered(hub.http, &[&consult]).await?;
+    let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "jiangsu").await?;
+    assert_eq!(status, 200, "jiangsu after Anhui's consult: {body}");
+    assert!(body["spouse"]["id_number"] == h["id_number"]);
+    profile_lookups_of_w += 1;
+    // The profile as it stands now, for the comparisons below.
+    let (status, p) = get(hub.http, &format!("/api/people/{w_id}"), "shanghai").await?;
+    assert_eq!(status, 200);
+    assert_eq!(p["sources"], 5);
+    assert_eq!(p["second_birth"][0]["consult"]["source"]["message_id"], consult.message_id.to_string());
+    profile_lookups_of_w += 1;
     // An unrelated province is refused, with the reason; so are the other roles.
     for (who, status, reason) in [
         ("hubei", 403, "not_entitled"),
@@ -413,6 +434,54 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(guest.depth("yipanqi.out.jiangsu").await?, before, "nothing answered into Jiangsu's queue");
+    // A forged direct reply-to address (RabbitMQ closes the connection that publishes to
+    // it): the hub stays ready, takes the query once, and answers the next one.
+    let channel = shanghai.connection.create_channel().await?;
+    channel
+        .basic_publish(
+            "yipanqi.query".into(),
+            "".into(),
+            BasicPublishOptions::default(),
+            &serde_json::to_vec(&profile_query(&w_id))?,
+            BasicProperties::default()
+                .with_reply_to("amq.rabbitmq.reply-to.AAAA.AAAA".into())
+                .with_user_id(users.user("shanghai").as_str().into()),
+        )
+        .await?;
+    profile_lookups_of_w += 1;
+    let start = Instant::now();
+    while guest.depth("yipanqi.query").await? > 0 {
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(10), "the forged query was not taken");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..10 {
+        let (status, body) = http_get(hub.http, "/health/ready").await?;
+        assert_eq!(status, 200, "still ready after a forged reply_to: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let a = ask(&shanghai, Some(&users.user("shanghai")), ReplyTo::Direct, &profile_query(&w_id), "q-7")
+        .await?
+        .expect("the next query is answered");
+    assert_eq!(a["answer"], "profile");
+    profile_lookups_of_w += 1;
+
+    // ---- A province claims her for itself: Hubei says she now lives in Hubei. ----
+    let hubei_residence = {
+        let mut claimed = w.clone();
+        claimed["residence_division"] = json!("420102");
+        claimed
+    };
+    let (claim, claim_bytes) = world.message("hubei", "420102", Kind::CheckupResult, &hubei_residence, now);
+    users.connect(&env, "hubei").await?.publish("hubei", &claim_bytes).await?;
+    wait_delivered(hub.http, &[&claim]).await?;
+    let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "hubei").await?;
+    assert_eq!((status, body["reason"].as_str()), (403, Some("not_entitled")), "self-claimed: {body}");
+    profile_lookups_of_w += 1;
+    let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "shanghai").await?;
+    assert_eq!(status, 200, "her real residence keeps its access: {body}");
+    assert_eq!(body["residence"]["division"], "420102", "the latest word is shown, with its source");
+    assert_eq!(body["residence"]["source"]["province"], "42");
+    profile_lookups_of_w += 1;
 
     // ---- 《婚育证明》 lists. ----
     let (status, list) = get(hub.http, &format!("/api/certificates?cert_no={cert_no}"), "shanghai").await?;
@@ -491,13 +560,16 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
             .filter(|e| e["client"] == client && e["action"] == action && e["reason"] == reason)
             .count()
     };
-    assert_eq!(find("hubei-test", "profile", "not_entitled"), 1, "the refusal is audited");
-    assert_eq!(find("shanghai-test", "profile", "allowed"), 3);
-    assert_eq!(find(&users.user("shanghai"), "profile", "allowed"), 2, "over AMQP too");
+    assert_eq!(find("hubei-test", "profile", "not_entitled"), 2, "the refusals are audited");
+    assert_eq!(find("jiangsu-test", "profile", "not_entitled"), 1);
+    assert_eq!(find("jiangsu-test", "profile", "allowed"), 1);
+    assert_eq!(find("shanghai-test", "profile", "allowed"), 5);
+    assert_eq!(find(&users.user("shanghai"), "profile", "allowed"), 4, "over AMQP too");
     assert_eq!(
         find(&users.user("shanghai"), "query", "invalid_request"),
-        1,
-        "a reply_to into another province's queue is refused before any lookup"
+        2,
+        "a reply_to into another province's queue is refused before any lookup, \
+         and an answer the broker would not take is recorded as not delivered"
     );
     assert_eq!(find(&users.user("hubei"), "query", "invalid_request"), 1);
     assert_eq!(find(&users.user("hubei"), "profile", "not_entitled"), 1);
@@ -533,7 +605,7 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
         .and_then(|a| a.iter().find(|r| r["who"] == "hubei"))
         .cloned()
         .unwrap_or(Value::Null);
-    assert_eq!(hubei_row["profiles_refused"], 2, "{report}");
+    assert_eq!(hubei_row["profiles_refused"], 3, "{report}");
     let (status, _) = get(hub.http, &format!("/api/reports/audit?{window}"), "shanghai").await?;
     assert_eq!(status, 403, "a province does not read the audit");
     // Nothing in the hub changes the audit: no such route, and the database refuses.

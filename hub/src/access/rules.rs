@@ -2,7 +2,7 @@
 //!
 //! | question | province | coordination | ops |
 //! |---|---|---|---|
-//! | a person's profile | if the hub's records make it her registration or residence province, or her spouse's | never | never |
+//! | a person's profile | if a message from another province names it her registration or residence province, or her spouse's | never | never |
 //! | 《婚育证明》 records | those it issued, received, or whose holder is its resident or registrant, in full | all, holders masked | never |
 //! | message traces, expectations | messages it sent or owns | all | all (they carry no person) |
 //! | reports | with its own follow-up list; overdue items it sent or owes | masked, no follow-up lists | never (they list people) |
@@ -102,42 +102,81 @@ impl Scope {
     }
 }
 
-/// What the hub's records say of a person's places, for the profile rule: her latest
-/// registration and residence divisions, and those of her spouse.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Relations {
-    /// Her latest known registration division (户籍地).
-    pub registration: Option<String>,
-    /// Her latest known residence division (现居住地).
-    pub residence: Option<String>,
-    /// Her spouse's latest known registration division.
-    pub spouse_registration: Option<String>,
-    /// Her spouse's latest known residence division.
-    pub spouse_residence: Option<String>,
+/// Which of a person's places a statement names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Her registration place (户籍地).
+    Registration,
+    /// Her residence place (现居住地).
+    Residence,
+    /// Her spouse's registration place.
+    SpouseRegistration,
+    /// Her spouse's residence place.
+    SpouseResidence,
 }
 
-/// May the caller read this person's profile? `Ok` names the relation that entitles it.
-pub fn profile(caller: &Caller, relations: &Relations) -> Result<String, Refusal> {
+impl Place {
+    fn phrase(self) -> &'static str {
+        match self {
+            Place::Registration => "her registration province",
+            Place::Residence => "her residence province",
+            Place::SpouseRegistration => "her spouse's registration province",
+            Place::SpouseResidence => "her spouse's residence province",
+        }
+    }
+}
+
+/// One stored message's word on one of her places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Which place.
+    pub place: Place,
+    /// The division the message gives.
+    pub division: String,
+    /// The province (code) that sent the message.
+    pub stated_by: String,
+    /// When the hub received it (milliseconds).
+    pub received_ms: i64,
+}
+
+/// What the hub's records say of a person's places, for the profile rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relations {
+    /// Every statement of her places and her spouse's, from every stored message.
+    pub claims: Vec<Claim>,
+}
+
+/// How long a statement of her places entitles a province: a place she left years ago
+/// is no longer one.
+pub const ENTITLEMENT_WINDOW_MS: i64 = 3 * 366 * 24 * 3600 * 1000;
+
+/// May the caller read this person's profile? A province is entitled when a message
+/// *another* province sent in the last three years names it as her registration or
+/// residence place, or her spouse's. What a province says of itself does not count: any
+/// province could otherwise make itself entitled to anyone by sending one document.
+/// `Ok` names the relation and who stated it.
+pub fn profile(caller: &Caller, relations: &Relations, now_ms: i64) -> Result<String, Refusal> {
     let Some(code) = caller.province_code() else {
         return Err(Refusal::role(caller, "read a person's profile"));
     };
     let province = caller.province_name().unwrap_or(code);
-    let places = [
-        (&relations.residence, "her residence province"),
-        (&relations.registration, "her registration province"),
-        (&relations.spouse_residence, "her spouse's residence province"),
-        (&relations.spouse_registration, "her spouse's registration province"),
-    ];
-    for (division, relation) in places {
-        if division.as_deref().is_some_and(|d| d.starts_with(code)) {
-            return Ok(format!("{province} is {relation}"));
-        }
+    let entitling = relations.claims.iter().find(|c| {
+        c.division.starts_with(code)
+            && c.stated_by != code
+            && c.received_ms >= now_ms - ENTITLEMENT_WINDOW_MS
+    });
+    if let Some(c) = entitling {
+        return Ok(format!(
+            "{province} is {} (as province {} stated)",
+            c.place.phrase(),
+            c.stated_by
+        ));
     }
     Err(Refusal::new(
         RefusalReason::NotEntitled,
         format!(
-            "no record in the hub makes {province} this person's registration or residence \
-             province, nor her spouse's"
+            "no message from another province in the last three years makes {province} this \
+             person's registration or residence province, nor her spouse's"
         ),
     ))
 }
@@ -228,40 +267,74 @@ mod tests {
         }
     }
 
+    const NOW: i64 = 1_796_000_000_000;
+
+    fn claim(place: Place, division: &str, stated_by: &str, age_days: i64) -> Claim {
+        Claim {
+            place,
+            division: division.into(),
+            stated_by: stated_by.into(),
+            received_ms: NOW - age_days * 86_400_000,
+        }
+    }
+
+    /// Registered in Anhui, living in Shanghai, husband registered in Jiangsu — as
+    /// Shanghai and Anhui stated.
     fn her() -> Relations {
         Relations {
-            registration: Some("341302".into()),
-            residence: Some("310104011".into()),
-            spouse_registration: Some("320102".into()),
-            spouse_residence: Some("310104".into()),
+            claims: vec![
+                claim(Place::Registration, "341302", "31", 10),
+                claim(Place::Residence, "310104011", "34", 10),
+                claim(Place::SpouseRegistration, "320102", "34", 5),
+                claim(Place::SpouseResidence, "310104", "34", 5),
+            ],
         }
     }
 
     #[test]
     fn a_profile_goes_to_her_places_and_her_spouses() {
         assert_eq!(
-            profile(&province("shanghai"), &her()).as_deref(),
-            Ok("shanghai is her residence province")
+            profile(&province("shanghai"), &her(), NOW).as_deref(),
+            Ok("shanghai is her residence province (as province 34 stated)")
         );
         assert_eq!(
-            profile(&province("anhui"), &her()).as_deref(),
-            Ok("anhui is her registration province")
+            profile(&province("anhui"), &her(), NOW).as_deref(),
+            Ok("anhui is her registration province (as province 31 stated)")
         );
         assert_eq!(
-            profile(&province("jiangsu"), &her()).as_deref(),
-            Ok("jiangsu is her spouse's registration province")
+            profile(&province("jiangsu"), &her(), NOW).as_deref(),
+            Ok("jiangsu is her spouse's registration province (as province 34 stated)")
         );
-        let refused = profile(&province("hubei"), &her()).expect_err("unrelated");
+        let refused = profile(&province("hubei"), &her(), NOW).expect_err("unrelated");
         assert_eq!(refused.reason, RefusalReason::NotEntitled);
         assert_eq!(refused.reason.http_status(), 403);
         // Nobody is entitled to a person the hub knows nothing of; the answer is the
         // same as for a stranger, so it does not tell whether the hub knows her.
-        let unknown = profile(&province("anhui"), &Relations::default()).expect_err("unknown");
+        let unknown = profile(&province("anhui"), &Relations::default(), NOW).expect_err("unknown");
         assert_eq!(unknown.detail.replace("anhui", "hubei"), refused.detail);
         for r in [Role::Coordination, Role::Ops] {
-            let refused = profile(&role(r), &her()).expect_err("never a profile");
+            let refused = profile(&role(r), &her(), NOW).expect_err("never a profile");
             assert_eq!(refused.reason, RefusalReason::RoleNotPermitted);
         }
+    }
+
+    #[test]
+    fn a_province_cannot_entitle_itself() {
+        // Hubei says she lives in Hubei, and that her husband is registered there.
+        let mut claims = her();
+        claims.claims.push(claim(Place::Residence, "420102", "42", 0));
+        claims.claims.push(claim(Place::SpouseRegistration, "420102", "42", 0));
+        assert_eq!(
+            profile(&province("hubei"), &claims, NOW).map_err(|r| r.reason),
+            Err(RefusalReason::NotEntitled)
+        );
+        // …and does not take her real places' access away.
+        assert!(profile(&province("shanghai"), &claims, NOW).is_ok());
+        // A statement from years ago entitles no more.
+        let old = Relations {
+            claims: vec![claim(Place::Residence, "330106", "34", 4 * 366)],
+        };
+        assert!(profile(&province("zhejiang"), &old, NOW).is_err());
     }
 
     #[test]

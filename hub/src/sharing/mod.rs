@@ -172,7 +172,7 @@ impl Sharing {
         };
         let entry = entry.about(Some(self.key.hash(id.as_str())));
         if caller.province.is_none() {
-            let refusal = rules::profile(caller, &rules::Relations::default())
+            let refusal = rules::profile(caller, &rules::Relations::default(), 0)
                 .expect_err("only a province may read a profile");
             return Err(self.refuse(entry, refusal).await);
         }
@@ -191,7 +191,7 @@ impl Sharing {
             &self.registry,
             self.clock.now(),
         );
-        match rules::profile(caller, &profile.relations) {
+        match rules::profile(caller, &profile.relations, self.clock.now().timestamp_millis()) {
             Ok(why) => {
                 self.record(&entry.allowed(format!("{why} ({} messages)", profile.sources)))
                     .await?;

@@ -8,7 +8,7 @@
 //! Pure: the store's rows and the hub's clock go in, JSON comes out. Whether the caller
 //! may see it is `access::rules::profile`'s decision, on the [`Relations`] this returns.
 
-use crate::access::rules::Relations;
+use crate::access::rules::{Claim, Place, Relations};
 use crate::store::{Expectation, StoredMessage};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde_json::{json, Map, Value};
@@ -22,9 +22,9 @@ pub const CHECKUPS_SHOWN: usize = 10;
 /// A profile and the relations that decide who may see it.
 #[derive(Debug, Clone)]
 pub struct Profile {
-    /// The profile as JSON (`schemas/json/profile.schema.json`).
+    /// The profile as JSON (`schemas/json/answer.schema.json`, `$defs/profile`).
     pub json: Value,
-    /// Her places and her spouse's, as last learned.
+    /// Every stored statement of her places and her spouse's, and who made it.
     pub relations: Relations,
     /// How many stored messages it was assembled from (0: the hub knows nothing of her).
     pub sources: usize,
@@ -102,6 +102,17 @@ pub fn assemble(
         let Some(me) = me.filter(|p| p.is_object()) else {
             continue;
         };
+        let received_ms = DateTime::parse_from_rfc3339(&m.received_at)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0);
+        let mut claim = |place: Place, division: &str| {
+            relations.claims.push(Claim {
+                place,
+                division: division.to_string(),
+                stated_by: m.province.clone(),
+                received_ms,
+            })
+        };
         for field in ["name", "sex", "birth_date"] {
             if let Some(v) = me.get(field) {
                 person.insert(field.to_string(), v.clone());
@@ -109,11 +120,11 @@ pub fn assemble(
         }
         if let Some(d) = text(me, "/registration_division") {
             registration = place(d, m, registry);
-            relations.registration = Some(d.to_string());
+            claim(Place::Registration, d);
         }
         if let Some(d) = text(me, "/residence_division") {
             residence = place(d, m, registry);
-            relations.residence = Some(d.to_string());
+            claim(Place::Residence, d);
         }
         if let Some(code) = text(me, "/marital_status") {
             marital_status = json!({ "code": code, "source": source(m, registry) });
@@ -126,8 +137,12 @@ pub fn assemble(
                 "residence_division": o.get("residence_division"),
                 "source": source(m, registry),
             });
-            relations.spouse_registration = text(o, "/registration_division").map(String::from);
-            relations.spouse_residence = text(o, "/residence_division").map(String::from);
+            if let Some(d) = text(o, "/registration_division") {
+                claim(Place::SpouseRegistration, d);
+            }
+            if let Some(d) = text(o, "/residence_division") {
+                claim(Place::SpouseResidence, d);
+            }
         }
         let in_reply_to = text(&c, "/in_reply_to").map(String::from);
         match m.kind.as_str() {
@@ -232,7 +247,7 @@ pub fn assemble(
                 if text(&body, "/change") == Some("move") {
                     if let Some(d) = text(&body, "/new_division") {
                         residence = place(d, m, registry);
-                        relations.residence = Some(d.to_string());
+                        claim(Place::Residence, d);
                     }
                 }
             }
@@ -378,9 +393,16 @@ mod tests {
         assert_eq!(j["checkups"][0]["checked_on"], "2026-10-01", "latest first");
         assert_eq!(j["checkups"][1]["source"]["kind"], "checkup_result");
         assert_eq!(j["migrations"][0]["change"], "move");
-        assert_eq!(p.relations.registration.as_deref(), Some("341302"));
-        assert_eq!(p.relations.residence.as_deref(), Some("330106"));
-        assert_eq!(p.relations.spouse_registration.as_deref(), Some("320102"));
+        let stated = |place: Place, division: &str, by: &str| {
+            p.relations
+                .claims
+                .iter()
+                .any(|c| c.place == place && c.division == division && c.stated_by == by)
+        };
+        assert!(stated(Place::Registration, "341302", "31"));
+        assert!(stated(Place::Residence, "330106", "31"), "the move, as Shanghai told it");
+        assert!(stated(Place::Residence, "330106", "33"));
+        assert!(stated(Place::SpouseRegistration, "320102", "32"));
     }
 
     #[test]

@@ -40,17 +40,23 @@ const PREFETCH: u16 = 20;
 /// Prefix of RabbitMQ's direct reply-to addresses.
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
 
-/// Consumes `yipanqi.query` until cancelled or the broker fails.
+/// Consumes `yipanqi.query` until cancelled or the broker fails. Answers go out on a
+/// connection of their own (to `amqp_url`): a `reply_to` the broker cannot handle — a
+/// forged direct reply-to address makes RabbitMQ close the publishing connection — then
+/// costs that connection, never the hub's consumers.
 pub async fn run(
     connection: Arc<Connection>,
+    amqp_url: String,
     sharing: Sharing,
     access: Arc<Access>,
     cancel: CancellationToken,
 ) -> Result<(), ConsumerError> {
     let consume = connection.create_channel().await?;
     consume.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
-    let publish = connection.create_channel().await?;
-    publish.confirm_select(ConfirmSelectOptions::default()).await?;
+    let mut replier = Replier {
+        url: amqp_url,
+        open: None,
+    };
     let mut consumer = consume
         .basic_consume(
             QUERY_QUEUE.into(),
@@ -69,11 +75,69 @@ pub async fn run(
                 None => return Err(ConsumerError::Ended(QUERY_QUEUE.to_string())),
             },
         };
-        handle(&consume, &publish, &sharing, &access, delivery).await?;
+        handle(&consume, &mut replier, &sharing, &access, delivery).await?;
     }
     let _ = consume.close(200, "hub shutting down".into()).await;
-    let _ = publish.close(200, "hub shutting down".into()).await;
+    if let Some((connection, _)) = replier.open.take() {
+        let _ = connection.close(200, "hub shutting down".into()).await;
+    }
     Ok(())
+}
+
+/// The connection and confirming channel that answers go out on, opened when first
+/// needed and again after the broker closed it.
+struct Replier {
+    url: String,
+    open: Option<(Connection, Channel)>,
+}
+
+impl Replier {
+    /// Publishes an answer to the default exchange and awaits the broker's confirm.
+    async fn send(
+        &mut self,
+        to: &str,
+        body: &[u8],
+        props: BasicProperties,
+    ) -> Result<Confirmation, lapin::Error> {
+        if self.open.is_none() {
+            let connection = Connection::connect(
+                &self.url,
+                lapin::ConnectionProperties::default()
+                    .with_connection_name("yipanqi-hub-answers".into()),
+            )
+            .await?;
+            let channel = connection.create_channel().await?;
+            channel.confirm_select(ConfirmSelectOptions::default()).await?;
+            self.open = Some((connection, channel));
+        }
+        let Some((_, channel)) = &self.open else {
+            return Err(lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(
+                lapin::ConnectionState::Closed,
+            )));
+        };
+        // A named reply queue must exist (mandatory: returned if not). A direct reply-to
+        // address is never a queue to the broker, which returns a mandatory message to
+        // it even when it delivers it.
+        let mandatory = !to.starts_with(DIRECT_REPLY_TO);
+        let result = async {
+            channel
+                .basic_publish(
+                    "".into(),
+                    to.into(),
+                    BasicPublishOptions { mandatory, ..BasicPublishOptions::default() },
+                    body,
+                    props,
+                )
+                .await?
+                .await
+        }
+        .await;
+        if result.is_err() {
+            // Closed under us (a reply_to the broker could not handle): open anew next time.
+            self.open = None;
+        }
+        result
+    }
 }
 
 /// Where an answer may go: a direct reply-to address, or the caller's reply queue.
@@ -134,7 +198,7 @@ fn refused(refusal: &Refusal) -> Value {
 
 async fn handle(
     consume: &Channel,
-    publish: &Channel,
+    replier: &mut Replier,
     sharing: &Sharing,
     access: &Access,
     delivery: Delivery,
@@ -158,9 +222,9 @@ async fn handle(
         if let Err(e) = sharing.record(&entry.refused(&refusal)).await {
             return requeue(consume, tag, &e).await;
         }
+        // The reply_to itself is not logged: it is the asker's text, and could be anything.
         tracing::warn!(
             user = user.as_deref().unwrap_or("-"),
-            reply_to = reply_to.as_deref().unwrap_or("-"),
             "query not answered: {}", refusal.detail
         );
         consume.basic_ack(tag, BasicAckOptions::default()).await?;
@@ -177,22 +241,26 @@ async fn handle(
         props = props.with_correlation_id(c);
     }
     let body = serde_json::to_vec(&answer).unwrap_or_default();
-    let confirm = publish
-        .basic_publish(
-            "".into(),
-            to.into(),
-            BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
-            &body,
-            props,
-        )
-        .await?
-        .await?;
-    match confirm {
-        Confirmation::Ack(None) | Confirmation::NotRequested => {}
-        _ => tracing::warn!(
-            user = user.as_deref().unwrap_or("-"),
-            "the answer to a query could not be delivered: its reply_to queue is gone"
-        ),
+    // Whatever becomes of the answer, the query is done: acknowledged below, so that a
+    // reply_to the broker refuses cannot bring the same query back again and again.
+    let undelivered = match replier.send(to, &body, props).await {
+        Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => None,
+        Ok(_) => Some("its reply_to queue does not exist".to_string()),
+        Err(e) => Some(format!("the broker refused its reply_to ({e})")),
+    };
+    if let Some(why) = undelivered {
+        tracing::warn!(user = user.as_deref().unwrap_or("-"), "the answer to a query was not delivered: {why}");
+        let refusal = Refusal::new(
+            RefusalReason::InvalidRequest,
+            format!("the answer was not delivered: {why}"),
+        );
+        let entry = match &caller {
+            Some(c) => AuditEntry::by(c, AuditChannel::Amqp, "query"),
+            None => AuditEntry::anonymous(user.as_deref().unwrap_or("-"), AuditChannel::Amqp, "query"),
+        };
+        if let Err(e) = sharing.record(&entry.refused(&refusal)).await {
+            tracing::error!(error = %e, "cannot audit an undelivered answer");
+        }
     }
     consume.basic_ack(tag, BasicAckOptions::default()).await?;
     Ok(())

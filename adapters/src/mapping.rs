@@ -257,13 +257,48 @@ pub(crate) enum IdPart {
 }
 
 /// `[format] message_id_pattern`: how a province builds its legacy message ids, e.g.
-/// `AH{division}{sent:%Y%m%d}{serial:06}`. Only rendering uses it; the reader takes any id.
+/// `AH{division}{sent:%Y%m%d}{serial:06}`. Rendering builds ids with it; when a mapping
+/// states one, the reader refuses ids that do not follow it — an id is then made of
+/// codes, dates and digits only, never of a name someone typed into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdPattern(pub Vec<IdPart>);
 
 impl IdPattern {
     /// For a mapping that does not say: sender, send time to the second, serial.
     pub const DEFAULT: &'static str = "{division}{sent:%Y%m%d%H%M%S}{serial:06}";
+
+    /// Whether `id` follows the pattern, for a province with code `code`: literals as
+    /// written, `{code}` the code, `{division}` 6 or 9 digits, `{serial:N}`
+    /// N digits (`{serial}` one or more), `{sent:FORMAT}` a real time in that format.
+    pub(crate) fn matches(&self, id: &str, code: &str) -> bool {
+        fn digits(s: &str, n: usize) -> bool {
+            s.len() >= n && s.as_bytes()[..n].iter().all(u8::is_ascii_digit)
+        }
+        fn go(parts: &[IdPart], s: &str, code: &str) -> bool {
+            let Some((part, rest)) = parts.split_first() else {
+                return s.is_empty();
+            };
+            match part {
+                IdPart::Literal(l) => s.strip_prefix(l.as_str()).is_some_and(|t| go(rest, t, code)),
+                IdPart::Code => s.strip_prefix(code).is_some_and(|t| go(rest, t, code)),
+                // Its shape only: whether the division is the sender's, in its province,
+                // is the later check of codes and divisions (sender_mismatch).
+                IdPart::Division => [6, 9].iter().any(|&n| digits(s, n) && go(rest, &s[n..], code)),
+                IdPart::Serial { width: 0 } => {
+                    (1..=s.len().min(20)).any(|n| digits(s, n) && go(rest, &s[n..], code))
+                }
+                IdPart::Serial { width } => digits(s, *width) && go(rest, &s[*width..], code),
+                IdPart::Sent(format) => {
+                    let n = sample_length(format);
+                    s.is_char_boundary(n.min(s.len()))
+                        && s.len() >= n
+                        && is_time(&s[..n], format)
+                        && go(rest, &s[n..], code)
+                }
+            }
+        }
+        go(&self.0, id, code)
+    }
 
     fn parse(text: &str) -> Result<IdPattern, String> {
         let mut parts = Vec::new();
@@ -316,6 +351,21 @@ impl IdPattern {
         }
         Ok(IdPattern(parts))
     }
+}
+
+/// How long a time written in `format` is (the formats of ids are fixed-width).
+fn sample_length(format: &str) -> usize {
+    NaiveDate::from_ymd_opt(2026, 11, 3)
+        .and_then(|day| day.and_hms_opt(9, 12, 0))
+        .map(|t| t.format(format).to_string().len())
+        .unwrap_or(0)
+}
+
+/// Whether `text` is a real date or time in `format`.
+fn is_time(text: &str, format: &str) -> bool {
+    let mut parsed = chrono::format::Parsed::new();
+    chrono::format::parse(&mut parsed, text, StrftimeItems::new(format)).is_ok()
+        && parsed.to_naive_date().is_ok()
 }
 
 /// A chrono pattern that can be written for a timestamp.
@@ -376,6 +426,8 @@ pub struct Mapping {
     pub(crate) division_aliases: BTreeMap<String, String>,
     /// How this province writes its message ids (for rendering).
     pub(crate) message_id_pattern: IdPattern,
+    /// The id format the mapping states (`message_id_pattern`), which read ids must follow.
+    pub(crate) message_id_format: Option<String>,
     /// `[namespaces]` (prefix → URI), for rendering with the province's prefixes.
     pub(crate) namespaces: BTreeMap<String, String>,
 }
@@ -667,6 +719,7 @@ fn compile(raw: RawMapping) -> Result<Mapping, MappingError> {
         codes,
         division_aliases: raw.division_aliases,
         message_id_pattern,
+        message_id_format: format.message_id_pattern.clone(),
         namespaces: raw.namespaces,
     })
 }
@@ -905,6 +958,25 @@ fn compile_codes(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn id_patterns_match_the_ids_they_build() {
+        let anhui = IdPattern::parse("AH{division}{sent:%Y%m%d}{serial:06}").expect("valid");
+        assert!(anhui.matches("AH34010420261103000001", "34"));
+        assert!(anhui.matches("AH34010400120261103000001", "34"), "a 9-digit township");
+        assert!(!anhui.matches("AH34010420261303000001", "34"), "month 13");
+        assert!(!anhui.matches("AH3401042026110300001", "34"), "a short serial");
+        assert!(!anhui.matches("李秀英31010119840914786X", "34"));
+        assert!(!anhui.matches("AH34010420261103000001X", "34"));
+        let zhejiang = IdPattern::parse("ZJ-{division}-{sent:%Y%m%d}-{serial:06}").expect("valid");
+        assert!(zhejiang.matches("ZJ-330106-20261103-000002", "33"));
+        let jiangxi = IdPattern::parse("JX{sent:%Y%m%d}{division}{serial}").expect("valid");
+        assert!(jiangxi.matches("JX20261103360102123", "36"));
+        assert!(!jiangxi.matches("JX20261103360102", "36"), "no serial");
+        let henan = IdPattern::parse("HA{division}{sent:%Y%m%d%H%M%S}{serial:06}").expect("valid");
+        assert!(henan.matches("HA41010220261103091200000007", "41"));
+        assert!(!henan.matches("HA41010220261103251200000007", "41"), "hour 25");
+    }
+
     use super::*;
 
     const MINIMAL: &str = r#"

@@ -128,10 +128,18 @@ impl Mapping {
             .check_constants(root)
             .and_then(|()| self.records(root, source_message_id.as_deref(), ctx));
         Translation {
-            source_message_id,
+            // An id that breaks the interface's format names nothing (the record is
+            // rejected for it): it could hold anything, a name included.
+            source_message_id: source_message_id.filter(|id| self.id_follows_format(id)),
             source_division,
             result,
         }
+    }
+
+    /// Whether a legacy id follows the format the mapping states (any id does when it
+    /// states none).
+    fn id_follows_format(&self, id: &str) -> bool {
+        self.message_id_format.is_none() || self.message_id_pattern.matches(id, &self.province.code)
     }
 
     /// `[header] constants`: the fields every document of this interface carries with one
@@ -367,6 +375,14 @@ impl Mapping {
         let mut source = Map::new();
         source.insert("province".into(), Value::String(self.province.code.clone()));
         match source_message_id {
+            Some(id) if !self.id_follows_format(id) => problems.push(
+                "/source/message_id".into(),
+                format!(
+                    "the message id (`{}`) does not follow this interface's format {}",
+                    self.message_id,
+                    self.message_id_format.as_deref().unwrap_or_default()
+                ),
+            ),
             Some(id) => {
                 source.insert("message_id".into(), Value::String(id.to_owned()));
             }

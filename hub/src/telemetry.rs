@@ -45,6 +45,11 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+/// An API request came without a known token.
+pub fn unauthenticated() {
+    metrics::counter!("yipanqi_unauthenticated_requests_total").increment(1);
+}
+
 /// A message was accepted and routed (or held).
 pub fn accepted(province: &str, msg: &CanonicalMessage, routes: usize, warnings: &[String]) {
     let kind = msg.kind.as_str();
@@ -138,6 +143,7 @@ pub const METRICS: &[(&str, MetricType, &str, &str)] = &[
     ("yipanqi_expectations_closed_total", MetricType::Counter, "province, state", "Expectations closed by an answer, by answering province and state (answered_on_time, answered_late)."),
     ("yipanqi_reminders_total", MetricType::Counter, "province, kind", "Overdue reminder steps taken (a reminder and an escalation each), by owner province."),
     ("yipanqi_calendar_uncovered_total", MetricType::Counter, "", "Deadlines computed on weekdays only because their year is not in the calendar."),
+    ("yipanqi_unauthenticated_requests_total", MetricType::Counter, "", "API requests refused for want of a known token (the audit writes 60 a minute one by one, and counts the rest)."),
 ];
 
 /// Bucket bounds of the stage histograms (seconds): a batch's translate, store and confirm

@@ -279,7 +279,9 @@ fn an_eighth_province_joins_with_a_mapping_folder() {
     let fujian = anhui
         .replacen("name = \"anhui\"", "name = \"fujian\"", 1)
         .replacen("code = \"34\"", "code = \"35\"", 1)
-        .replacen("label = \"安徽\"", "label = \"福建\"", 1);
+        .replacen("label = \"安徽\"", "label = \"福建\"", 1)
+        // Fujian's own message id format (its ICD): FJ + sender + date + serial.
+        .replacen("message_id_pattern = \"AH", "message_id_pattern = \"FJ", 1);
     assert_ne!(fujian, anhui);
     std::fs::write(tmp.join("fujian/mapping.toml"), fujian).expect("write");
     let doc = r#"{"bwbh":"FJ35010220261103000001","ywlx":"YHQ","fsdw":"350102","fssj":"2026-11-03 09:12:00","ybwbh":"",

@@ -595,6 +595,15 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     assert!(rows.iter().all(|r| r["subject_hash"] == her_hash.as_str()));
+    // The command line's own lookup is in the audit too.
+    let (_, after) = get(hub.http, &format!("/api/audit?{window}"), "coordination").await?;
+    let cli = after["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["channel"] == "cli" && e["action"] == "audit" && e["subject_hash"] == her_hash.as_str())
+        .count();
+    assert_eq!(cli, 1, "yipanqi audit --id-number is itself audited");
     let unauthenticated = 2; // no token and an unknown token: refused before her number was read
     assert_eq!(rows.len(), profile_lookups_of_w - unauthenticated, "{rows:#?}");
     // The coordination group's audit report.
@@ -613,7 +622,16 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
         let auth = format!("Bearer {}", token("coordination"));
         let r = http_request(hub.http, method, "/api/audit", &[("Authorization", &auth)], Some(b"{}")).await?;
         assert_eq!(r.status, 405, "{method} /api/audit");
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        assert_eq!(body["reason"], "method_not_allowed", "{method}: {}", r.text());
     }
+    let (status, body) = get(hub.http, "/api/audit/1", "coordination").await?;
+    assert_eq!((status, body["reason"].as_str()), (404, Some("not_found")));
+    let (status, body) = get(hub.http, "/api/expectations?state=bogus", "ops").await?;
+    assert_eq!((status, body["reason"].as_str()), (400, Some("invalid_request")));
+    // The role is told before the query is read.
+    let (status, body) = get(hub.http, "/api/audit?x=1", "anhui").await?;
+    assert_eq!((status, body["reason"].as_str()), (403, Some("role_not_permitted")));
     let store = yipanqi::store::Store::connect(&env.database_url).await?;
     for sql in ["UPDATE audit SET allowed = 1", "DELETE FROM audit"] {
         let result = sqlx::query(sql).execute(store.pool()).await;

@@ -2,6 +2,7 @@
 //! relies on for "nothing lost, nothing twice" must hold on both.
 
 use chrono::DateTime;
+use std::sync::Arc;
 use uuid::Uuid;
 use yipanqi::store::{MessageInsert, NewDocument, NewMessage, NewRejection, NewRoute, Store};
 use yipanqi_tests::{Db, TestEnv};
@@ -200,4 +201,43 @@ async fn an_unsupported_database_url_is_refused_with_a_sentence() {
         err.to_string().contains("unsupported database URL"),
         "{err}"
     );
+}
+
+/// Requests without a known token cannot grow the append-only audit without bound: 60
+/// a minute are written one by one, the rest counted into one row when the next minute
+/// begins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_refusals_are_audited_within_bounds() -> anyhow::Result<()> {
+    use yipanqi::access::rules::{Refusal, RefusalReason};
+    use yipanqi::access::{AccessSettings, AuditEntry, Channel};
+    use yipanqi::clock::ManualClock;
+    use yipanqi::store::AuditFilter;
+    let env = TestEnv::new("anonymous", Db::Sqlite).await?;
+    let store = Store::connect(&env.database_url).await?;
+    let clock = Arc::new(ManualClock::new(
+        DateTime::parse_from_rfc3339("2026-12-03T10:00:05+08:00")?,
+    ));
+    let sharing = yipanqi::sharing::Sharing::new(
+        store.clone(),
+        Arc::new(yipanqi_adapters::Registry::builtin()),
+        clock.clone(),
+        &AccessSettings::default(),
+    )
+    .await?;
+    let refusal = Refusal::new(RefusalReason::Unauthenticated, "send Authorization: Bearer <token>");
+    let entry = AuditEntry::anonymous("-", Channel::Http, "profile").refused(&refusal);
+    for _ in 0..100 {
+        sharing.record_unauthenticated(&entry).await?;
+    }
+    let rows = store.audit(&AuditFilter::default()).await?;
+    assert_eq!(rows.len(), yipanqi::sharing::ANONYMOUS_ROWS_PER_MINUTE as usize);
+    clock.set(DateTime::parse_from_rfc3339("2026-12-03T10:01:05+08:00")?);
+    sharing.record_unauthenticated(&entry).await?;
+    let rows = store.audit(&AuditFilter::default()).await?;
+    assert_eq!(rows.len(), 62, "the 40 counted, in one row, and the new minute's first");
+    let summary = &rows[60];
+    assert_eq!((summary.allowed, summary.reason.as_str()), (false, "unauthenticated"));
+    assert!(summary.detail.starts_with("40 more requests"), "{}", summary.detail);
+    assert!(summary.detail.contains("10:00"), "{}", summary.detail);
+    Ok(())
 }

@@ -20,6 +20,9 @@ pub enum Channel {
     Http,
     /// A query over the broker (`yipanqi.query`), as a province's broker user.
     Amqp,
+    /// The hub's own command line (`yipanqi report`, `yipanqi audit`), run by an operator
+    /// with the database's credentials.
+    Cli,
 }
 
 impl Channel {
@@ -28,6 +31,7 @@ impl Channel {
         match self {
             Channel::Http => "http",
             Channel::Amqp => "amqp",
+            Channel::Cli => "cli",
         }
     }
 }

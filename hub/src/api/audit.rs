@@ -36,11 +36,13 @@ struct AuditQuery {
 async fn audit(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
+    // The role first: a caller who may not read the audit is told so, whatever it asked.
     if let Err(refusal) = rules::audit(&caller) {
         return Err(state.refuse(&caller, "audit", refusal).await);
     }
+    let Query(q) = query?;
     let today = crate::reports::period::beijing_date(state.clock.now());
     let period = PeriodSpec {
         from: q.from,

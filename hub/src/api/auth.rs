@@ -63,7 +63,10 @@ impl FromRequestParts<AppState> for Authenticated {
         };
         let refusal = Refusal::new(RefusalReason::Unauthenticated, detail);
         let entry = AuditEntry::anonymous("-", Channel::Http, action_of(parts.uri.path()));
-        state.sharing()?.record(&entry.refused(&refusal)).await?;
+        state
+            .sharing()?
+            .record_unauthenticated(&entry.refused(&refusal))
+            .await?;
         Err(ApiError::Refused(refusal))
     }
 }

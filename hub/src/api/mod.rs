@@ -4,8 +4,9 @@
 //! (the coordination group's reports, `/reports` and `/api/reports/…`), `people.rs`
 //! (information sharing: profiles and 《婚育证明》 lists), `audit.rs` (the audit of
 //! lookups); `auth.rs` says who is calling. Each file exports a `routes()` that this
-//! module merges into one router. Errors are JSON, `{"error": "..."}` with a fitting
-//! status; refusals add `"reason"` (a code of `access::RefusalReason`).
+//! module merges into one router. Errors are JSON, `{"error": "...", "reason": "<code>"}`
+//! with a fitting status: a refusal's code (`access::RefusalReason`), or
+//! `invalid_request`, `not_found`, `method_not_allowed`, `unavailable`, `internal`.
 //!
 //! `/`, `/metrics`, `/health/*`, `/api/status` and `/reports` need no credentials and
 //! carry no personal data; every other `/api/…` endpoint takes a client's token and
@@ -150,6 +151,7 @@ pub(crate) enum ApiError {
     Unavailable,
     NotFound(String),
     BadRequest(String),
+    MethodNotAllowed(String),
     Internal(String),
     /// Refused by the access rules (already audited).
     Refused(Refusal),
@@ -157,14 +159,16 @@ pub(crate) enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
+        let (status, reason, message) = match self {
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
                 "the database is not connected yet".to_string(),
             ),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::MethodNotAllowed(m) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", m),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m),
+            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
             ApiError::Refused(refusal) => {
                 let status = StatusCode::from_u16(refusal.reason.http_status())
                     .unwrap_or(StatusCode::FORBIDDEN);
@@ -177,7 +181,7 @@ impl IntoResponse for ApiError {
                 return (status, body).into_response();
             }
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        (status, Json(json!({ "error": message, "reason": reason }))).into_response()
     }
 }
 
@@ -207,6 +211,15 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::routes())
         .merge(people::routes())
         .merge(audit::routes())
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::NotFound(format!("no endpoint {}", uri.path()))
+        })
+        .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            ApiError::MethodNotAllowed(format!(
+                "{method} is not allowed on {}: the hub's endpoints only read (GET)",
+                uri.path()
+            ))
+        })
         .with_state(state)
 }
 

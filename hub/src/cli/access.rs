@@ -168,6 +168,14 @@ pub async fn audit(registry: &Registry, args: AuditArgs) -> anyhow::Result<ExitC
         limit: None,
     };
     let rows = store.audit(&filter).await?;
+    super::audit_cli(
+        &store,
+        "audit",
+        period.slug(),
+        filter.subject_hash.clone(),
+        &format!("{} audit rows", rows.len()),
+    )
+    .await?;
     if args.json {
         for r in &rows {
             println!("{}", serde_json::to_string(r)?);

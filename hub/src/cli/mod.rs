@@ -131,6 +131,34 @@ pub async fn open_hub_store(config: &crate::config::Config) -> anyhow::Result<cr
         .with_context(|| format!("cannot open the hub's database {}", crate::store::redact_url(url)))
 }
 
+/// Writes a command-line lookup to the audit: the operator (the login name) through
+/// channel `cli`, at the system clock's now.
+pub async fn audit_cli(
+    store: &crate::store::Store,
+    action: &'static str,
+    target: String,
+    subject_hash: Option<String>,
+    detail: &str,
+) -> anyhow::Result<()> {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "operator".to_string());
+    let entry = crate::access::AuditEntry::anonymous(
+        &format!("cli:{user}"),
+        crate::access::Channel::Cli,
+        action,
+    )
+    .about(subject_hash)
+    .target(target)
+    .allowed(detail);
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    store
+        .record_audit(&entry, now)
+        .await
+        .context("cannot write the lookup to the audit; nothing was shown")?;
+    Ok(())
+}
+
 /// Finds a province by pinyin name or code, with a sentence listing the known ones.
 pub fn province_name(registry: &Registry, wanted: &str) -> anyhow::Result<String> {
     match registry.get(wanted) {

@@ -98,6 +98,22 @@ pub async fn run(registry: &Registry, args: ReportArgs) -> anyhow::Result<ExitCo
         now,
     };
     let report = reports::build(&ctx, args.report, period, args.province.as_deref()).await?;
+    let scope = match &args.province {
+        Some(p) => format!(" follow-up {p}"),
+        None => String::new(),
+    };
+    super::audit_cli(
+        &store,
+        "report",
+        format!("{} {}{scope}", args.report.as_str(), period.slug()),
+        None,
+        if args.province.is_some() {
+            "with the province's follow-up list, subjects in full"
+        } else {
+            "subjects masked"
+        },
+    )
+    .await?;
     let bytes = report.render(&ctx, format)?;
     match &args.out {
         Some(out) => {

@@ -98,6 +98,19 @@ impl CertificateRequest {
     }
 }
 
+/// Requests without a known token written to the audit one by one in a minute; more are
+/// counted and written as one row, so that anyone who can reach the port cannot grow the
+/// append-only audit without bound.
+pub const ANONYMOUS_ROWS_PER_MINUTE: u32 = 60;
+
+/// The current minute's unauthenticated refusals.
+#[derive(Debug, Default)]
+struct AnonymousWindow {
+    minute: i64,
+    written: u32,
+    counted: u64,
+}
+
 /// Profiles and certificate lists, decided and audited.
 #[derive(Clone)]
 pub struct Sharing {
@@ -105,6 +118,7 @@ pub struct Sharing {
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     key: AuditKey,
+    anonymous: Arc<std::sync::Mutex<AnonymousWindow>>,
 }
 
 impl Sharing {
@@ -125,7 +139,54 @@ impl Sharing {
             registry,
             clock,
             key,
+            anonymous: Arc::default(),
         })
+    }
+
+    /// Audits a request refused for want of a known token: the first
+    /// [`ANONYMOUS_ROWS_PER_MINUTE`] of a minute one by one, the rest counted, and their
+    /// number written as one row when the next minute's first comes.
+    pub async fn record_unauthenticated(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        crate::telemetry::unauthenticated();
+        let now = self.clock.now();
+        let minute = now.timestamp().div_euclid(60);
+        let (write, earlier) = {
+            let mut w = self.anonymous.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut earlier = None;
+            if w.minute != minute {
+                if w.counted > 0 {
+                    earlier = Some((w.minute, w.counted));
+                }
+                *w = AnonymousWindow {
+                    minute,
+                    ..AnonymousWindow::default()
+                };
+            }
+            if w.written < ANONYMOUS_ROWS_PER_MINUTE {
+                w.written += 1;
+                (true, earlier)
+            } else {
+                w.counted += 1;
+                (false, earlier)
+            }
+        };
+        if let Some((at, n)) = earlier {
+            let start = chrono::DateTime::from_timestamp(at * 60, 0)
+                .map(|t| t.with_timezone(&crate::clock::beijing_offset()).format("%Y-%m-%d %H:%M %:z").to_string())
+                .unwrap_or_default();
+            let summary = AuditEntry::anonymous("-", entry.channel, "api").refused(&Refusal::new(
+                RefusalReason::Unauthenticated,
+                format!(
+                    "{n} more requests without a known token in the minute from {start}, beyond \
+                     {ANONYMOUS_ROWS_PER_MINUTE} written one by one"
+                ),
+            ));
+            self.record(&summary).await?;
+        }
+        if write {
+            self.record(entry).await?;
+        }
+        Ok(())
     }
 
     /// The audit key (for `yipanqi audit --id-number`).

@@ -13,6 +13,7 @@
 
 mod convert;
 mod decode;
+mod json;
 mod mapping;
 mod path;
 mod province;

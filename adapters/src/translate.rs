@@ -170,7 +170,7 @@ impl Mapping {
     /// Text → tree: JSON as is; XML without DTDs, the envelope unwrapped, the root checked.
     fn parse(&self, text: &str) -> Result<Document, Rejection> {
         match self.syntax {
-            DocSyntax::Json => match serde_json::from_str::<Value>(text) {
+            DocSyntax::Json => match crate::json::parse(text) {
                 Ok(value @ Value::Object(_)) => Ok(Document::Json(value)),
                 Ok(_) => Err(malformed("the document is not a JSON object")),
                 Err(err) => Err(malformed(format!("JSON not well-formed: {err}"))),

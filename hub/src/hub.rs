@@ -66,6 +66,22 @@ pub async fn run(
         .await
         .context("cannot prepare the audit of lookups")?;
     api.set_sharing(sharing.clone());
+    tasks.spawn({
+        // The counts of unauthenticated requests reach the audit within seconds of their
+        // minute (and the rest when the hub stops, below).
+        let (sharing, cancel) = (sharing.clone(), cancel.clone());
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            while tokio::select! {
+                _ = cancel.cancelled() => false,
+                _ = tick.tick() => true,
+            } {
+                if let Err(e) = sharing.flush_unauthenticated(false).await {
+                    tracing::warn!(error = %e, "cannot write the count of unauthenticated requests to the audit");
+                }
+            }
+        }
+    });
     tasks.spawn(gauges::sample_database(
         store.clone(),
         provinces.clone(),
@@ -203,6 +219,9 @@ pub async fn run(
         if failed {
             pause(max_delay, &cancel).await;
         }
+    }
+    if let Err(e) = sharing.flush_unauthenticated(true).await {
+        tracing::warn!(error = %e, "cannot write the count of unauthenticated requests to the audit");
     }
     tasks.shutdown().await;
     tracing::info!("yipanqi hub stopped");

@@ -7,7 +7,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = yipanqi::cli::Cli::parse();
-    yipanqi::telemetry::init_logging(cli.log_format);
+    // The demo prints its own progress and summary; the hub inside it only warns.
+    let default_level = match cli.command {
+        yipanqi::cli::Command::Demo(_) => "warn",
+        _ => "info",
+    };
+    yipanqi::telemetry::init_logging(cli.log_format, default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -23,9 +23,9 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// Installs the global log subscriber (`RUST_LOG` filters; default `info`).
-pub fn init_logging(format: LogFormat) {
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global log subscriber (`RUST_LOG` filters; without it, `default`).
+pub fn init_logging(format: LogFormat, default: &str) {
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // Whatever RUST_LOG says: the AMQP client logs a message the broker returns in full,
     // and frames at trace level, and messages hold personal data.
     for directive in ["lapin=info", "lapin::returned_messages=off"] {
@@ -143,7 +143,7 @@ pub const METRICS: &[(&str, MetricType, &str, &str)] = &[
     ("yipanqi_expectations_closed_total", MetricType::Counter, "province, state", "Expectations closed by an answer, by answering province and state (answered_on_time, answered_late)."),
     ("yipanqi_reminders_total", MetricType::Counter, "province, kind", "Overdue reminder steps taken (a reminder and an escalation each), by owner province."),
     ("yipanqi_calendar_uncovered_total", MetricType::Counter, "", "Deadlines computed on weekdays only because their year is not in the calendar."),
-    ("yipanqi_unauthenticated_requests_total", MetricType::Counter, "", "API requests refused for want of a known token (the audit writes 60 a minute one by one, and counts the rest)."),
+    ("yipanqi_unauthenticated_requests_total", MetricType::Counter, "", "API requests and broker queries refused for want of a known caller (the audit writes 60 a minute per channel one by one, and counts the rest)."),
 ];
 
 /// Bucket bounds of the stage histograms (seconds): a batch's translate, store and confirm

@@ -95,11 +95,32 @@ pub(crate) struct SchemaError {
     /// JSON Pointer of the offending field; for a missing property, the pointer the
     /// property would have, so that the path names what to add.
     pub(crate) path: String,
-    /// What is wrong, in the validator's words.
+    /// What is wrong, in the validator's words (the value quoted only when harmless).
     pub(crate) message: String,
     /// The same with the offending value replaced by "the value", for paths that hold
     /// personal data.
     pub(crate) masked_message: String,
+}
+
+/// Whether a value may be quoted back in a rejection: a boolean, a number, or a string of
+/// at most 32 plain characters (letters, digits, `-_.:`) without a run of six digits —
+/// never a structure, never something that could be a name or an ID number.
+fn quotable(value: &Value) -> bool {
+    match value {
+        Value::Bool(_) | Value::Number(_) | Value::Null => true,
+        Value::String(s) => {
+            let mut run = 0;
+            let mut longest = 0;
+            for c in s.chars() {
+                run = if c.is_ascii_digit() { run + 1 } else { 0 };
+                longest = longest.max(run);
+            }
+            s.chars().count() <= 32
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+                && longest < 6
+        }
+        Value::Array(_) | Value::Object(_) => false,
+    }
 }
 
 /// Every error of `instance` against `kind`'s schema, in the validator's order.
@@ -128,11 +149,21 @@ pub(crate) fn schema_errors(kind: Kind, instance: &Value) -> Vec<SchemaError> {
                 unexpected.iter().map(String::as_str).collect(),
                 "is not a field of this kind of message",
             )),
-            _ => errors.push(SchemaError {
-                path: base.to_owned(),
-                message: error.to_string(),
-                masked_message: error.masked_with("the value").to_string(),
-            }),
+            _ => {
+                let masked = error.masked_with("the value").to_string();
+                // The value is quoted only when it is a short, plain code or number:
+                // anything else may be a name or an ID number in the wrong field.
+                let message = if quotable(error.instance()) {
+                    error.to_string()
+                } else {
+                    masked.clone()
+                };
+                errors.push(SchemaError {
+                    path: base.to_owned(),
+                    message,
+                    masked_message: masked,
+                })
+            }
         }
     }
     errors

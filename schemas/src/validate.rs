@@ -508,6 +508,27 @@ mod tests {
     }
 
     #[test]
+    fn values_in_the_wrong_field_are_not_quoted() {
+        let hostile = "李秀英31010119840914786X";
+        let mut m = checkup();
+        m["kind"] = json!("receipt");
+        m["in_reply_to"] = json!(hostile);
+        m["body"] = json!({"status": "accepted"});
+        let r = rejected_default(m);
+        assert_eq!(r.reason, RejectReason::SchemaViolation);
+        assert!(!r.detail.contains("李秀英") && !r.detail.contains("3101011984"), "{}", r.detail);
+        let mut m = checkup();
+        m["source"]["division"] = json!("31010119840914786X");
+        let r = rejected_default(m);
+        assert!(!r.detail.contains("3101011984"), "{}", r.detail);
+        // A short code is still quoted, to say what was wrong.
+        let mut m = checkup();
+        m["body"]["contraception"] = json!("pill");
+        let r = rejected_default(m);
+        assert!(r.detail.contains("\"pill\""), "{}", r.detail);
+    }
+
+    #[test]
     fn a_control_character_in_any_field_is_a_schema_violation() {
         let mut m = checkup();
         m["source"]["message_id"] = json!("SH3101042026110\u{0}3000017");

@@ -366,3 +366,49 @@ async fn hostile_documents_never_stall_a_province_sqlite() -> anyhow::Result<()>
 async fn hostile_documents_never_stall_a_province_postgres() -> anyhow::Result<()> {
     hostile_documents_never_stall_a_province(Db::Postgres).await
 }
+
+/// Slow and idle HTTP clients cannot starve the hub's pages: connections that never
+/// finish their headers are closed after the header timeout, one address cannot hold
+/// more than its share, and another address is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_http_clients_do_not_starve_the_pages() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = TestEnv::new("slowloris", Db::Sqlite).await?;
+    let hub = InProcessHub::start(env.config()).await?;
+    // From 127.0.0.1: more stalled connections than one address may hold.
+    let mut stalled = Vec::new();
+    for _ in 0..(yipanqi::api::MAX_CONNECTIONS_PER_PEER + 16) {
+        let mut s = tokio::net::TcpStream::connect(hub.http).await?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await?;
+        stalled.push(s);
+    }
+    // Another address (the loopback network is all local) is served at once.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.2:0".parse()?)?;
+    let mut other = socket.connect(hub.http).await?;
+    other
+        .write_all(b"GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), other.read_to_end(&mut answer))
+        .await
+        .expect("another address is answered while one stalls")?;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    // The stalled ones are closed once the header timeout passes.
+    let started = Instant::now();
+    let mut closed = 0;
+    for s in &mut stalled {
+        let mut buf = [0u8; 512];
+        let left = (yipanqi::api::HEADER_READ_TIMEOUT + Duration::from_secs(5)).saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, s.read(&mut buf)).await {
+            Ok(Ok(_)) | Ok(Err(_)) => closed += 1,
+            Err(_) => {}
+        }
+    }
+    assert_eq!(closed, stalled.len(), "every stalled connection was closed by the hub");
+    // And 127.0.0.1 is served again.
+    let (status, _) = http_get(hub.http, "/health/ready").await?;
+    assert_eq!(status, 200);
+    hub.stop().await?;
+    Ok(())
+}

@@ -113,6 +113,18 @@ async fn ask(
     query: &Value,
     correlation: &str,
 ) -> anyhow::Result<Option<Value>> {
+    ask_within(broker, user_id, reply, query, correlation, Duration::from_secs(8)).await
+}
+
+/// [`ask`], waiting at most `wait` for the answer.
+async fn ask_within(
+    broker: &Broker,
+    user_id: Option<&str>,
+    reply: ReplyTo<'_>,
+    query: &Value,
+    correlation: &str,
+    wait: Duration,
+) -> anyhow::Result<Option<Value>> {
     let channel = broker.connection.create_channel().await?;
     channel
         .confirm_select(lapin::options::ConfirmSelectOptions::default())
@@ -149,7 +161,7 @@ async fn ask(
         )
         .await?
         .await?;
-    let answer = match tokio::time::timeout(Duration::from_secs(8), consumer.next()).await {
+    let answer = match tokio::time::timeout(wait, consumer.next()).await {
         Ok(Some(delivery)) => {
             let delivery = delivery?;
             assert_eq!(
@@ -459,11 +471,23 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
         assert_eq!(status, 200, "still ready after a forged reply_to: {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let a = ask(&shanghai, Some(&users.user("shanghai")), ReplyTo::Direct, &profile_query(&w_id), "q-7")
+    let a = ask(&shanghai, Some(&users.user("shanghai")), ReplyTo::Queue("yipanqi.reply.shanghai"), &profile_query(&w_id), "q-7")
         .await?
         .expect("the next query is answered");
     assert_eq!(a["answer"], "profile");
     profile_lookups_of_w += 1;
+    // By direct reply-to, the same asker waits a few seconds: a forged address costs the
+    // hub a connection, and so at most one each pause.
+    let paused = ask_within(
+        &shanghai,
+        Some(&users.user("shanghai")),
+        ReplyTo::Direct,
+        &profile_query(&w_id),
+        "q-8",
+        Duration::from_secs(2),
+    )
+    .await?;
+    assert!(paused.is_none(), "{paused:?}");
 
     // ---- A province claims her for itself: Hubei says she now lives in Hubei. ----
     let hubei_residence = {
@@ -474,13 +498,20 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
     let (claim, claim_bytes) = world.message("hubei", "420102", Kind::CheckupResult, &hubei_residence, now);
     users.connect(&env, "hubei").await?.publish("hubei", &claim_bytes).await?;
     wait_delivered(hub.http, &[&claim]).await?;
+    // Anhui's system receipts it, repeating the subject as Hubei gave it: an echo, not
+    // Anhui's word.
+    let (echo, echo_bytes) = world.answer("anhui", "341302", &claim, now, json!({"status": "accepted"}));
+    assert_eq!(echo.subject.as_ref().and_then(|s| s.residence_division.as_ref()).map(|d| d.as_str()), Some("420102"));
+    users.connect(&env, "anhui").await?.publish("anhui", &echo_bytes).await?;
+    wait_delivered(hub.http, &[&echo]).await?;
     let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "hubei").await?;
     assert_eq!((status, body["reason"].as_str()), (403, Some("not_entitled")), "self-claimed: {body}");
     profile_lookups_of_w += 1;
     let (status, body) = get(hub.http, &format!("/api/people/{w_id}"), "shanghai").await?;
     assert_eq!(status, 200, "her real residence keeps its access: {body}");
-    assert_eq!(body["residence"]["division"], "420102", "the latest word is shown, with its source");
-    assert_eq!(body["residence"]["source"]["province"], "42");
+    // The latest word is shown, with its source: Anhui's receipt repeating Hubei's claim.
+    assert_eq!(body["residence"]["division"], "420102");
+    assert_eq!(body["residence"]["source"]["message_id"], echo.message_id.to_string());
     profile_lookups_of_w += 1;
 
     // ---- 《婚育证明》 lists. ----
@@ -567,9 +598,9 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
     assert_eq!(find(&users.user("shanghai"), "profile", "allowed"), 4, "over AMQP too");
     assert_eq!(
         find(&users.user("shanghai"), "query", "invalid_request"),
-        2,
-        "a reply_to into another province's queue is refused before any lookup, \
-         and an answer the broker would not take is recorded as not delivered"
+        3,
+        "a reply_to into another province's queue is refused before any lookup, an answer \
+         the broker would not take is recorded as not delivered, and so is the paused one"
     );
     assert_eq!(find(&users.user("hubei"), "query", "invalid_request"), 1);
     assert_eq!(find(&users.user("hubei"), "profile", "not_entitled"), 1);

@@ -239,5 +239,15 @@ async fn unauthenticated_refusals_are_audited_within_bounds() -> anyhow::Result<
     assert_eq!((summary.allowed, summary.reason.as_str()), (false, "unauthenticated"));
     assert!(summary.detail.starts_with("40 more requests"), "{}", summary.detail);
     assert!(summary.detail.contains("10:00"), "{}", summary.detail);
+    // What is counted in a minute is written when the hub stops, without waiting.
+    for _ in 0..70 {
+        sharing.record_unauthenticated(&entry).await?;
+    }
+    sharing.flush_unauthenticated(false).await?;
+    assert_eq!(store.audit(&AuditFilter::default()).await?.len(), 121, "the minute is not over");
+    sharing.flush_unauthenticated(true).await?;
+    let rows = store.audit(&AuditFilter::default()).await?;
+    assert_eq!(rows.len(), 122);
+    assert!(rows[121].detail.starts_with("11 more requests"), "{}", rows[121].detail);
     Ok(())
 }

@@ -153,7 +153,9 @@ pub const ENTITLEMENT_WINDOW_MS: i64 = 3 * 366 * 24 * 3600 * 1000;
 /// May the caller read this person's profile? A province is entitled when a message
 /// *another* province sent in the last three years names it as her registration or
 /// residence place, or her spouse's. What a province says of itself does not count: any
-/// province could otherwise make itself entitled to anyone by sending one document.
+/// province could otherwise make itself entitled to anyone by sending one document; nor
+/// does an answer's person block, which repeats the message it answers (the claims given
+/// here leave answers out).
 /// `Ok` names the relation and who stated it.
 pub fn profile(caller: &Caller, relations: &Relations, now_ms: i64) -> Result<String, Refusal> {
     let Some(code) = caller.province_code() else {

@@ -111,6 +111,43 @@ struct AnonymousWindow {
     counted: u64,
 }
 
+impl AnonymousWindow {
+    /// Moves to `minute`; the count of the minute left, if any was counted.
+    fn roll(&mut self, minute: i64) -> Option<(i64, u64)> {
+        if self.minute == minute {
+            return None;
+        }
+        let earlier = (self.counted > 0).then_some((self.minute, self.counted));
+        *self = AnonymousWindow {
+            minute,
+            ..AnonymousWindow::default()
+        };
+        earlier
+    }
+}
+
+/// The audit row that counts a minute's unauthenticated requests beyond the first ones.
+fn unauthenticated_summary(channel: Channel, minute: i64, n: u64) -> AuditEntry {
+    let start = chrono::DateTime::from_timestamp(minute * 60, 0)
+        .map(|t| {
+            t.with_timezone(&crate::clock::beijing_offset())
+                .format("%Y-%m-%d %H:%M %:z")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let what = match channel {
+        Channel::Amqp => "queries without a province's user_id",
+        _ => "requests without a known token",
+    };
+    AuditEntry::anonymous("-", channel, "api").refused(&Refusal::new(
+        RefusalReason::Unauthenticated,
+        format!(
+            "{n} more {what} in the minute from {start}, beyond {ANONYMOUS_ROWS_PER_MINUTE} \
+             written one by one"
+        ),
+    ))
+}
+
 /// Profiles and certificate lists, decided and audited.
 #[derive(Clone)]
 pub struct Sharing {
@@ -118,7 +155,8 @@ pub struct Sharing {
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     key: AuditKey,
-    anonymous: Arc<std::sync::Mutex<AnonymousWindow>>,
+    /// Per channel (HTTP, AMQP, command line).
+    anonymous: Arc<std::sync::Mutex<[AnonymousWindow; 3]>>,
 }
 
 impl Sharing {
@@ -143,25 +181,16 @@ impl Sharing {
         })
     }
 
-    /// Audits a request refused for want of a known token: the first
+    /// Audits a request (or broker query) refused for want of a known caller: the first
     /// [`ANONYMOUS_ROWS_PER_MINUTE`] of a minute one by one, the rest counted, and their
     /// number written as one row when the next minute's first comes.
     pub async fn record_unauthenticated(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         crate::telemetry::unauthenticated();
-        let now = self.clock.now();
-        let minute = now.timestamp().div_euclid(60);
+        let minute = self.clock.now().timestamp().div_euclid(60);
         let (write, earlier) = {
-            let mut w = self.anonymous.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut earlier = None;
-            if w.minute != minute {
-                if w.counted > 0 {
-                    earlier = Some((w.minute, w.counted));
-                }
-                *w = AnonymousWindow {
-                    minute,
-                    ..AnonymousWindow::default()
-                };
-            }
+            let mut windows = self.anonymous.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let w = &mut windows[entry.channel as usize];
+            let earlier = w.roll(minute);
             if w.written < ANONYMOUS_ROWS_PER_MINUTE {
                 w.written += 1;
                 (true, earlier)
@@ -171,20 +200,36 @@ impl Sharing {
             }
         };
         if let Some((at, n)) = earlier {
-            let start = chrono::DateTime::from_timestamp(at * 60, 0)
-                .map(|t| t.with_timezone(&crate::clock::beijing_offset()).format("%Y-%m-%d %H:%M %:z").to_string())
-                .unwrap_or_default();
-            let summary = AuditEntry::anonymous("-", entry.channel, "api").refused(&Refusal::new(
-                RefusalReason::Unauthenticated,
-                format!(
-                    "{n} more requests without a known token in the minute from {start}, beyond \
-                     {ANONYMOUS_ROWS_PER_MINUTE} written one by one"
-                ),
-            ));
-            self.record(&summary).await?;
+            self.record(&unauthenticated_summary(entry.channel, at, n)).await?;
         }
         if write {
             self.record(entry).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the count of unauthenticated requests not written one by one: of a minute
+    /// that is over, or (`all`, at shutdown) of the current one too. The hub calls it
+    /// every few seconds, so that a count is written without waiting for the next one.
+    pub async fn flush_unauthenticated(&self, all: bool) -> Result<(), StoreError> {
+        let minute = self.clock.now().timestamp().div_euclid(60);
+        let pending: Vec<(Channel, i64, u64)> = {
+            let mut windows = self.anonymous.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            [Channel::Http, Channel::Amqp, Channel::Cli]
+                .into_iter()
+                .filter_map(|channel| {
+                    let w = &mut windows[channel as usize];
+                    let due = if all && w.counted > 0 {
+                        Some((w.minute, std::mem::take(&mut w.counted)))
+                    } else {
+                        w.roll(minute)
+                    };
+                    due.map(|(at, n)| (channel, at, n))
+                })
+                .collect()
+        };
+        for (channel, at, n) in pending {
+            self.record(&unauthenticated_summary(channel, at, n)).await?;
         }
         Ok(())
     }

@@ -105,13 +105,18 @@ pub fn assemble(
         let received_ms = DateTime::parse_from_rfc3339(&m.received_at)
             .map(|t| t.timestamp_millis())
             .unwrap_or(0);
+        // An answer (it names the message it answers) repeats the person of that message:
+        // the answering province vouches for nothing by it, so it entitles nobody.
+        let is_answer = text(&c, "/in_reply_to").is_some();
         let mut claim = |place: Place, division: &str| {
-            relations.claims.push(Claim {
-                place,
-                division: division.to_string(),
-                stated_by: m.province.clone(),
-                received_ms,
-            })
+            if !is_answer {
+                relations.claims.push(Claim {
+                    place,
+                    division: division.to_string(),
+                    stated_by: m.province.clone(),
+                    received_ms,
+                })
+            }
         };
         for field in ["name", "sex", "birth_date"] {
             if let Some(v) = me.get(field) {
@@ -428,6 +433,23 @@ mod tests {
         assert_eq!(p.json["second_birth"][0]["consult"]["children_count"], 1);
         assert_eq!(p.json["second_birth"][0]["opinion"]["approved"], true);
         assert_eq!(p.json["second_birth"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn an_answer_repeating_a_claim_is_no_statement() {
+        let registry = Registry::builtin();
+        // Anhui claims she lives in Anhui; Shanghai's receipt repeats the subject.
+        let messages = vec![
+            msg("c", "checkup_result", "34", "340104", "2026-11-02T10:00:00+08:00", json!({
+                "kind": "checkup_result", "subject": her("340104001"), "spouse": null,
+                "body": {"checked_on": "2026-11-01", "items": ["iud"], "iud": "in_place"}})),
+            msg("r", "receipt", "31", "310104", "2026-11-03T10:00:00+08:00", json!({
+                "kind": "receipt", "in_reply_to": "c", "subject": her("340104001"), "spouse": null,
+                "body": {"status": "accepted"}})),
+        ];
+        let p = assemble(HER, &messages, &[], &registry, now());
+        assert!(p.relations.claims.iter().all(|c| c.stated_by == "34"), "{:?}", p.relations.claims);
+        assert_eq!(p.json["residence"]["division"], "340104001", "the profile still shows the latest word");
     }
 
     #[test]

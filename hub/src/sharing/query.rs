@@ -56,6 +56,7 @@ pub async fn run(
     let mut replier = Replier {
         url: amqp_url,
         open: None,
+        refused: std::collections::HashMap::new(),
     };
     let mut consumer = consume
         .basic_consume(
@@ -89,9 +90,23 @@ pub async fn run(
 struct Replier {
     url: String,
     open: Option<(Connection, Channel)>,
+    /// When each asker's direct reply-to address last made the broker close the answer
+    /// connection: its direct reply-to queries wait [`DIRECT_REPLY_PAUSE`] after that.
+    refused: std::collections::HashMap<String, std::time::Instant>,
 }
 
+/// How long an asker whose direct reply-to address the broker refused gets no answers by
+/// direct reply-to: a forged address costs the hub a connection, and at most one each
+/// this often.
+const DIRECT_REPLY_PAUSE: Duration = Duration::from_secs(10);
+
 impl Replier {
+    /// Whether `asker`'s direct reply-to answers are paused.
+    fn paused(&mut self, asker: &str) -> bool {
+        self.refused.retain(|_, at| at.elapsed() < DIRECT_REPLY_PAUSE);
+        self.refused.contains_key(asker)
+    }
+
     /// Publishes an answer to the default exchange and awaits the broker's confirm.
     async fn send(
         &mut self,
@@ -215,11 +230,7 @@ async fn handle(
             RefusalReason::InvalidRequest,
             "reply_to must be amq.rabbitmq.reply-to or the asking province's yipanqi.reply.<province>",
         );
-        let entry = match &caller {
-            Some(c) => AuditEntry::by(c, AuditChannel::Amqp, "query"),
-            None => AuditEntry::anonymous(user.as_deref().unwrap_or("-"), AuditChannel::Amqp, "query"),
-        };
-        if let Err(e) = sharing.record(&entry.refused(&refusal)).await {
+        if let Err(e) = audit_refusal(sharing, caller.as_ref(), user.as_deref(), &refusal).await {
             return requeue(consume, tag, &e).await;
         }
         // The reply_to itself is not logged: it is the asker's text, and could be anything.
@@ -230,6 +241,23 @@ async fn handle(
         consume.basic_ack(tag, BasicAckOptions::default()).await?;
         return Ok(());
     };
+    let asker = user.clone().unwrap_or_else(|| "-".to_string());
+    let direct = to.starts_with(DIRECT_REPLY_TO);
+    if direct && replier.paused(&asker) {
+        let refusal = Refusal::new(
+            RefusalReason::InvalidRequest,
+            format!(
+                "the broker refused this asker's last direct reply-to address: answers by direct \
+                 reply-to resume {} s after it (or use yipanqi.reply.<province>)",
+                DIRECT_REPLY_PAUSE.as_secs()
+            ),
+        );
+        if let Err(e) = audit_refusal(sharing, caller.as_ref(), user.as_deref(), &refusal).await {
+            return requeue(consume, tag, &e).await;
+        }
+        consume.basic_ack(tag, BasicAckOptions::default()).await?;
+        return Ok(());
+    }
     let answer = match answer(sharing, caller.as_ref(), user.as_deref(), &delivery.data).await {
         Ok(answer) => answer,
         Err(e) => return requeue(consume, tag, &e).await,
@@ -246,7 +274,12 @@ async fn handle(
     let undelivered = match replier.send(to, &body, props).await {
         Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => None,
         Ok(_) => Some("its reply_to queue does not exist".to_string()),
-        Err(e) => Some(format!("the broker refused its reply_to ({e})")),
+        Err(e) => {
+            if direct {
+                replier.refused.insert(asker.clone(), std::time::Instant::now());
+            }
+            Some(format!("the broker refused its reply_to ({e})"))
+        }
     };
     if let Some(why) = undelivered {
         tracing::warn!(user = user.as_deref().unwrap_or("-"), "the answer to a query was not delivered: {why}");
@@ -254,16 +287,30 @@ async fn handle(
             RefusalReason::InvalidRequest,
             format!("the answer was not delivered: {why}"),
         );
-        let entry = match &caller {
-            Some(c) => AuditEntry::by(c, AuditChannel::Amqp, "query"),
-            None => AuditEntry::anonymous(user.as_deref().unwrap_or("-"), AuditChannel::Amqp, "query"),
-        };
-        if let Err(e) = sharing.record(&entry.refused(&refusal)).await {
+        if let Err(e) = audit_refusal(sharing, caller.as_ref(), user.as_deref(), &refusal).await {
             tracing::error!(error = %e, "cannot audit an undelivered answer");
         }
     }
     consume.basic_ack(tag, BasicAckOptions::default()).await?;
     Ok(())
+}
+
+/// Audits a refused query: an identified caller's one by one, an unidentified one's
+/// within the bound of [`Sharing::record_unauthenticated`] (any broker user can publish
+/// queries without `user_id` as fast as it likes).
+async fn audit_refusal(
+    sharing: &Sharing,
+    caller: Option<&Caller>,
+    user: Option<&str>,
+    refusal: &Refusal,
+) -> Result<(), crate::store::StoreError> {
+    match caller {
+        Some(c) => sharing.record(&AuditEntry::by(c, AuditChannel::Amqp, "query").refused(refusal)).await,
+        None => {
+            let entry = AuditEntry::anonymous(user.unwrap_or("-"), AuditChannel::Amqp, "query");
+            sharing.record_unauthenticated(&entry.refused(refusal)).await
+        }
+    }
 }
 
 /// The database failed: nothing was answered or audited. The query goes back to the
@@ -296,8 +343,7 @@ async fn answer(
                 None => "the query carries no user_id property: set it to your broker user".to_string(),
             },
         );
-        let entry = AuditEntry::anonymous(user.unwrap_or("-"), AuditChannel::Amqp, "query");
-        sharing.record(&entry.refused(&refusal)).await?;
+        audit_refusal(sharing, None, user, &refusal).await?;
         tracing::info!(reason = refusal.reason.as_str(), "query refused");
         return Ok(refused(&refusal));
     };

@@ -177,6 +177,35 @@ async fn ask_within(
     Ok(answer)
 }
 
+/// Publishes a query with a `reply_to` of the test's choosing, without waiting for an
+/// answer, and waits until the hub has taken it from `yipanqi.query`.
+async fn send_and_see_taken(
+    asker: &Broker,
+    guest: &Broker,
+    user_id: &str,
+    reply_to: &str,
+    query: &Value,
+) -> anyhow::Result<()> {
+    let channel = asker.connection.create_channel().await?;
+    channel
+        .basic_publish(
+            "yipanqi.query".into(),
+            "".into(),
+            BasicPublishOptions::default(),
+            &serde_json::to_vec(query)?,
+            BasicProperties::default()
+                .with_reply_to(reply_to.into())
+                .with_user_id(user_id.into()),
+        )
+        .await?;
+    let start = Instant::now();
+    while guest.depth("yipanqi.query").await? > 0 {
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(10), "the query to {reply_to} was not taken");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 fn profile_query(id: &str) -> Value {
     json!({ "schema": "yipanqi/1", "query": "profile", "id_number": id })
 }
@@ -426,46 +455,14 @@ async fn information_is_shared_only_with_those_entitled(db: Db) -> anyhow::Resul
     // Shanghai asks for the answer to go into Jiangsu's outbound queue: never answered.
     let guest = env.connect().await?;
     let before = guest.depth("yipanqi.out.jiangsu").await?;
-    let channel = shanghai.connection.create_channel().await?;
-    channel
-        .basic_publish(
-            "yipanqi.query".into(),
-            "".into(),
-            BasicPublishOptions::default(),
-            &serde_json::to_vec(&profile_query(&w_id))?,
-            BasicProperties::default()
-                .with_reply_to("yipanqi.out.jiangsu".into())
-                .with_user_id(users.user("shanghai").as_str().into()),
-        )
-        .await?;
     // The hub takes the query (the queue empties) and sends nothing to Jiangsu.
-    let start = Instant::now();
-    while guest.depth("yipanqi.query").await? > 0 {
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(10), "the query was not taken");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    send_and_see_taken(&shanghai, &guest, &users.user("shanghai"), "yipanqi.out.jiangsu", &profile_query(&w_id)).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(guest.depth("yipanqi.out.jiangsu").await?, before, "nothing answered into Jiangsu's queue");
     // A forged direct reply-to address (RabbitMQ closes the connection that publishes to
     // it): the hub stays ready, takes the query once, and answers the next one.
-    let channel = shanghai.connection.create_channel().await?;
-    channel
-        .basic_publish(
-            "yipanqi.query".into(),
-            "".into(),
-            BasicPublishOptions::default(),
-            &serde_json::to_vec(&profile_query(&w_id))?,
-            BasicProperties::default()
-                .with_reply_to("amq.rabbitmq.reply-to.AAAA.AAAA".into())
-                .with_user_id(users.user("shanghai").as_str().into()),
-        )
-        .await?;
+    send_and_see_taken(&shanghai, &guest, &users.user("shanghai"), "amq.rabbitmq.reply-to.AAAA.AAAA", &profile_query(&w_id)).await?;
     profile_lookups_of_w += 1;
-    let start = Instant::now();
-    while guest.depth("yipanqi.query").await? > 0 {
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(10), "the forged query was not taken");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     for _ in 0..10 {
         let (status, body) = http_get(hub.http, "/health/ready").await?;
         assert_eq!(status, 200, "still ready after a forged reply_to: {body}");

@@ -124,48 +124,43 @@ impl AppState {
     }
 }
 
-/// `axum::extract::Query` whose refusal is the API's JSON error (axum's own is plain
-/// text), naming the parameter that is wrong or missing.
-pub(crate) struct Query<T>(pub T);
+/// Wraps one of axum's extractors so that its refusal is the API's JSON error (axum's
+/// own is plain text), naming what is wrong or missing.
+macro_rules! json_refusing {
+    ($(#[$doc:meta])* $name:ident, $inner:path) => {
+        $(#[$doc])*
+        pub(crate) struct $name<T>(pub T);
 
-impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<T, S> axum::extract::FromRequestParts<S> for $name<T>
+        where
+            T: serde::de::DeserializeOwned + Send,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Query(q.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
-    }
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, ApiError> {
+                <$inner>::from_request_parts(parts, state)
+                    .await
+                    .map(|extracted| $name(extracted.0))
+                    .map_err(|e| ApiError::BadRequest(e.body_text()))
+            }
+        }
+    };
 }
 
-/// `axum::extract::Path` whose refusal is the API's JSON error.
-pub(crate) struct Path<T>(pub T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
-where
-    T: serde::de::DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| Path(p.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
-    }
-}
+json_refusing!(
+    /// The query string, parsed into `T`.
+    Query,
+    axum::extract::Query<T>
+);
+json_refusing!(
+    /// The path's parameters, parsed into `T`.
+    Path,
+    axum::extract::Path<T>
+);
 
 /// An API failure.
 #[derive(Debug)]

@@ -193,10 +193,14 @@ pub async fn run(
         // gone: stop the others (they finish their batch) and reconnect.
         let mut failed = false;
         tokio::select! {
+            biased;
             _ = cancel.cancelled() => {}
             Some(result) = consumers.join_next() => {
-                failed = true;
+                // At shutdown a consumer may end before the cancellation is seen here:
+                // that is no outage.
+                failed = !cancel.is_cancelled();
                 match result {
+                    _ if !failed => tracing::debug!("a consumer ended as the hub stops"),
                     Ok(Err(e)) => tracing::warn!(error = %e, "consumer stopped; reconnecting"),
                     Ok(Ok(())) => tracing::warn!("consumer stopped; reconnecting"),
                     Err(e) => tracing::error!(error = %e, "consumer task failed; reconnecting"),

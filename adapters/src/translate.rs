@@ -223,15 +223,14 @@ impl Mapping {
     ) -> Result<Vec<RecordOutcome>, Rejection> {
         let Some(batch) = &self.batch else {
             // A single-record document's rejection names no record index.
-            let result =
-                self.record(root, root, 0, source_message_id, ctx)
-                    .map_err(|mut rejection| {
-                        rejection.record = None;
-                        rejection
-                    });
+            let (kind, result) = self.record(root, root, 0, source_message_id, ctx);
+            let result = result.map_err(|mut rejection| {
+                rejection.record = None;
+                rejection
+            });
             return Ok(vec![RecordOutcome {
                 record: 0,
-                kind: self.kind_of(root),
+                kind,
                 result,
             }]);
         };
@@ -306,27 +305,18 @@ impl Mapping {
         Ok(indexed
             .into_iter()
             .map(|(index, node)| {
-                let result = self
-                    .record(root, node, index, source_message_id, ctx)
-                    .map_err(|rejection| rejection.at_record(index));
+                let (kind, result) = self.record(root, node, index, source_message_id, ctx);
                 RecordOutcome {
                     record: index,
-                    kind: self.kind_of(node),
-                    result,
+                    kind,
+                    result: result.map_err(|rejection| rejection.at_record(index)),
                 }
             })
             .collect())
     }
 
-    /// The kind a record's business type names, if it names one.
-    fn kind_of(&self, record: Node<'_>) -> Option<Kind> {
-        match convert::scalar(&self.kind.resolve(record, None)) {
-            Ok(Some(code)) => self.kinds.get(code.text().as_ref()).copied(),
-            _ => None,
-        }
-    }
-
-    /// One record: kind, then fields, then validation. The rejection carries no
+    /// One record: kind, then fields, then validation. Gives the kind when the business
+    /// type names one, also when the record is rejected later. The rejection carries no
     /// record index; a batch adds it.
     fn record(
         &self,
@@ -335,34 +325,58 @@ impl Mapping {
         index: u32,
         source_message_id: Option<&str>,
         ctx: &TranslateContext,
-    ) -> Result<Validated, Rejection> {
+    ) -> (Option<Kind>, Result<Validated, Rejection>) {
         // Stage "kind" (DOMAIN.md §4): before any field is looked at.
         let kind_code = match convert::scalar(&self.kind.resolve(record, None)) {
             Ok(Some(code)) => code.text().into_owned(),
             Ok(None) => {
-                return Err(unknown_kind(format!(
-                    "the business type (`{}`) is missing",
-                    self.kind
-                )))
+                return (
+                    None,
+                    Err(unknown_kind(format!(
+                        "the business type (`{}`) is missing",
+                        self.kind
+                    ))),
+                )
             }
             Err(_) => {
-                return Err(unknown_kind(format!(
-                    "the business type (`{}`) is not a single value",
-                    self.kind
-                )))
+                return (
+                    None,
+                    Err(unknown_kind(format!(
+                        "the business type (`{}`) is not a single value",
+                        self.kind
+                    ))),
+                )
             }
         };
         let Some(&kind) = self.kinds.get(&kind_code) else {
-            return Err(unknown_kind(match convert::quotable(&kind_code) {
-                Some(code) => format!("unknown business type \"{code}\" (`{}`)", self.kind),
-                None => format!(
-                    "unknown business type (`{}`): {} characters that are not a code of this interface",
-                    self.kind,
-                    kind_code.chars().count()
-                ),
-            }));
+            return (
+                None,
+                Err(unknown_kind(match convert::quotable(&kind_code) {
+                    Some(code) => format!("unknown business type \"{code}\" (`{}`)", self.kind),
+                    None => format!(
+                        "unknown business type (`{}`): {} characters that are not a code of this interface",
+                        self.kind,
+                        kind_code.chars().count()
+                    ),
+                })),
+            );
         };
+        let result = self.read_record(root, record, kind, &kind_code, index, source_message_id, ctx);
+        (Some(kind), result)
+    }
 
+    /// The stages after the kind: fields and formats, then validation.
+    #[allow(clippy::too_many_arguments)]
+    fn read_record(
+        &self,
+        root: Node<'_>,
+        record: Node<'_>,
+        kind: Kind,
+        kind_code: &str,
+        index: u32,
+        source_message_id: Option<&str>,
+        ctx: &TranslateContext,
+    ) -> Result<Validated, Rejection> {
         // Stage "fields and formats": conversion by canonical type.
         let rules = Rules {
             date: &self.date,
@@ -429,7 +443,7 @@ impl Mapping {
             None => Value::Null,
         };
 
-        let kind_ref = Some(kind_code.as_str());
+        let kind_ref = Some(kind_code);
         let subject = self.person(
             record,
             self.subject.as_ref(),

@@ -14,6 +14,7 @@
 //! delivered to another. Passwords come from a file the operator keeps; missing ones are
 //! generated into it. Only their salted hashes go into the document.
 
+use crate::access::broker_user;
 use crate::topology::{
     inbound_queue, outbound_queue, reply_queue, QueueType, COORDINATION_QUEUE, DEAD_QUEUE,
     DELIVER_EXCHANGE, PADIS_QUEUE, QUERY_QUEUE,
@@ -184,7 +185,7 @@ pub fn document(
         .iter()
         .map(|(party, ..)| {
             json!({
-                "name": format!("{user_prefix}{party}"),
+                "name": broker_user(user_prefix, party),
                 "password_hash": password_hash(passwords.get(party).map(String::as_str).unwrap_or_default()),
                 "hashing_algorithm": "rabbit_password_hashing_sha256",
                 "tags": [],
@@ -197,7 +198,7 @@ pub fn document(
         "users": users,
         "vhosts": [{ "name": vhost }],
         "permissions": permissions.iter().map(|(party, configure, write, read)| json!({
-            "user": format!("{user_prefix}{party}"),
+            "user": broker_user(user_prefix, party),
             "vhost": vhost,
             "configure": configure,
             "write": write,

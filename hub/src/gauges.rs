@@ -148,7 +148,7 @@ pub async fn poll_queues(
 }
 
 /// A queue's depth, or `None` if it cannot be read (missing queue, channel closed).
-async fn depth(channel: &Channel, queue: &str) -> Option<u32> {
+pub(crate) async fn depth(channel: &Channel, queue: &str) -> Option<u32> {
     if !channel.status().connected() {
         return None;
     }

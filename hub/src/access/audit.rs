@@ -162,8 +162,19 @@ impl AuditKey {
         hex::encode(bytes).into_bytes()
     }
 
-    /// The keyed hash of a value: HMAC-SHA256, hex. ID numbers are hashed in their
-    /// 18-digit form, so that the 15-digit form of the same number gives the same hash.
+    /// The keyed hash that stands for an ID number asked about: of its 18-digit form, so
+    /// that the 15-digit form of the same number gives the same hash; of the text as
+    /// given (trimmed, upper-cased) when it is not an ID number, so that even a
+    /// malformed lookup can be found without keeping what was typed.
+    pub fn hash_id_number(&self, raw: &str) -> String {
+        let raw = raw.trim();
+        match yipanqi_schemas::IdNumber::parse_lenient(raw) {
+            Ok((id, _)) => self.hash(id.as_str()),
+            Err(_) => self.hash(&raw.to_ascii_uppercase()),
+        }
+    }
+
+    /// The keyed hash of a value: HMAC-SHA256, hex.
     pub fn hash(&self, value: &str) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
@@ -192,5 +203,8 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(AuditKey::generate().len(), 64);
+        assert_eq!(a.hash_id_number(" 110105491231002 "), a.hash(id), "the 15-digit form");
+        assert_eq!(a.hash_id_number("11010519491231002x"), a.hash(id));
+        assert_eq!(a.hash_id_number("abc"), a.hash("ABC"));
     }
 }

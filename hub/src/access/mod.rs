@@ -255,11 +255,13 @@ impl Access {
             .find(|p| p.name == name)
             .map(|p| Caller::province(user_id, p.clone()))
     }
+}
 
-    /// The broker user name of a province (or of `hub`, `coordination`, `padis`).
-    pub fn broker_user(&self, who: &str) -> String {
-        format!("{}{who}", self.broker_user_prefix)
-    }
+/// The broker user name of a party — a province (its pinyin name), `hub`, `coordination`
+/// or `padis` — under a prefix: `yipanqi-` + `anhui`. The definitions document creates
+/// these users; [`Access::broker_caller`] reads them back.
+pub fn broker_user(prefix: &str, party: &str) -> String {
+    format!("{prefix}{party}")
 }
 
 fn read_clients_file(path: &Path) -> Result<Vec<ClientConfig>, AccessError> {
@@ -341,6 +343,10 @@ mod tests {
         assert!(access.broker_caller("yipanqi-hub").is_none());
         assert!(access.broker_caller("guest").is_none());
         assert!(access.broker_caller("yipanqi-beijing").is_none());
-        assert_eq!(access.broker_user("hub"), "yipanqi-hub");
+        assert_eq!(broker_user("yipanqi-", "hub"), "yipanqi-hub");
+        assert_eq!(
+            access.broker_caller(&broker_user("yipanqi-", "henan")).and_then(|c| c.province_code().map(String::from)),
+            Some("41".to_string())
+        );
     }
 }

@@ -15,7 +15,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use yipanqi_schemas::IdNumber;
 
 /// The audit route.
 pub(super) fn routes() -> Router<AppState> {
@@ -63,10 +62,7 @@ async fn audit(
         })
         .transpose()?;
     let sharing = state.sharing()?;
-    let subject_hash = q.id_number.as_deref().map(|raw| match IdNumber::parse_lenient(raw.trim()) {
-        Ok((id, _)) => sharing.key().hash(id.as_str()),
-        Err(_) => sharing.key().hash(&raw.trim().to_ascii_uppercase()),
-    });
+    let subject_hash = q.id_number.as_deref().map(|raw| sharing.key().hash_id_number(raw));
     let rows = sharing
         .store()
         .audit(&AuditFilter {

@@ -3,7 +3,7 @@
 //! hub's database) and `yipanqi topology --definitions` (the RabbitMQ definitions
 //! document with one least-privilege user per province).
 
-use crate::access::{tokens, Access, AuditKey, ClientConfig, Role};
+use crate::access::{tokens, Access, ClientConfig, Role};
 use crate::config::Config;
 use crate::definitions;
 use crate::reports::{Period, PeriodSpec};
@@ -149,14 +149,11 @@ pub async fn audit(registry: &Registry, args: AuditArgs) -> anyhow::Result<ExitC
     let store = super::open_hub_store(&config).await?;
     let subject_hash = match &args.id_number {
         Some(raw) => {
-            let key = match &config.access.audit_key_file {
-                Some(path) => AuditKey::from_file(path)?,
-                None => store.stored_audit_key().await?,
-            };
-            let id = IdNumber::parse_lenient(raw.trim())
-                .map(|(id, _)| id.as_str().to_string())
-                .map_err(|e| anyhow::anyhow!("--id-number: {e}"))?;
-            Some(key.hash(&id))
+            // On the command line a number that is not one is a mistake to say, not a
+            // lookup to look for.
+            IdNumber::parse_lenient(raw.trim()).map_err(|e| anyhow::anyhow!("--id-number: {e}"))?;
+            let key = crate::sharing::audit_key(&store, &config.access).await?;
+            Some(key.hash_id_number(raw))
         }
         None => None,
     };
@@ -224,29 +221,13 @@ pub struct TopologyArgs {
     pub config: Option<PathBuf>,
 }
 
-/// The vhost named by an AMQP URL's path (`%2f` is `/`; no path is `/`).
-pub fn vhost_of(url: &str) -> String {
-    let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let path = after_scheme.split_once('/').map(|(_, p)| p).unwrap_or("");
-    let path = path.split('?').next().unwrap_or("");
-    if path.is_empty() {
-        return "/".to_string();
-    }
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).to_string()
+/// The vhost an AMQP URL names (as the AMQP client reads it: `%2f` is `/`; no path is
+/// `/`).
+pub fn vhost_of(url: &str) -> anyhow::Result<String> {
+    let uri: lapin::uri::AMQPUri = url.parse().map_err(|_| {
+        anyhow::anyhow!("the AMQP URL {} is not valid", crate::store::redact_url(url))
+    })?;
+    Ok(if uri.vhost.is_empty() { "/".to_string() } else { uri.vhost })
 }
 
 /// Runs `yipanqi topology --definitions`.
@@ -256,7 +237,10 @@ pub fn topology(registry: &Registry, args: TopologyArgs) -> anyhow::Result<ExitC
     }
     let config = Config::load(args.config.as_deref())?;
     let provinces: Vec<ProvinceInfo> = registry.provinces().cloned().collect();
-    let vhost = args.vhost.unwrap_or_else(|| vhost_of(&config.amqp_url));
+    let vhost = match args.vhost {
+        Some(v) => v,
+        None => vhost_of(&config.amqp_url)?,
+    };
     let (passwords, generated) =
         definitions::load_or_generate(&args.passwords, &definitions::parties(&provinces))?;
     if !generated.is_empty() {
@@ -288,10 +272,13 @@ mod tests {
 
     #[test]
     fn the_vhost_comes_from_the_url() {
-        assert_eq!(vhost_of("amqp://guest:guest@127.0.0.1:5672/%2f"), "/");
-        assert_eq!(vhost_of("amqp://h:5672"), "/");
-        assert_eq!(vhost_of("amqp://h:5672/"), "/");
-        assert_eq!(vhost_of("amqp://u:p@h/yipanqi-prod"), "yipanqi-prod");
-        assert_eq!(vhost_of("amqp://u:p@h/a%2Fb?heartbeat=10"), "a/b");
+        let v = |url: &str| vhost_of(url).expect("a valid URL");
+        assert_eq!(v("amqp://guest:guest@127.0.0.1:5672/%2f"), "/");
+        assert_eq!(v("amqp://h:5672"), "/");
+        assert_eq!(v("amqp://h:5672/"), "/");
+        assert_eq!(v("amqp://u:p@h/yipanqi-prod"), "yipanqi-prod");
+        assert_eq!(v("amqp://u:p@h/a%2Fb?heartbeat=10"), "a/b");
+        let err = vhost_of("not a url with s3cret").expect_err("invalid");
+        assert!(!err.to_string().is_empty());
     }
 }

@@ -12,8 +12,6 @@ use crate::config::Config;
 use crate::store::Store;
 use crate::topology::inbound_queue;
 use anyhow::{bail, Context};
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
 use lapin::Connection;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -276,17 +274,10 @@ async fn queue_depths(connection: &Connection, registry: &Registry) -> anyhow::R
     let channel = connection.create_channel().await?;
     let mut total = 0;
     for p in registry.provinces() {
-        let q = channel
-            .queue_declare(
-                inbound_queue(&p.name).as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        total += q.message_count();
+        let queue = inbound_queue(&p.name);
+        total += crate::gauges::depth(&channel, &queue)
+            .await
+            .with_context(|| format!("cannot read the depth of {queue}"))?;
     }
     let _ = channel.close(200, "checked".into()).await;
     Ok(total)

@@ -216,13 +216,7 @@ fn horizontal(chart: &Chart) -> String {
     const ROW: f64 = 24.0;
     let width = LABEL + AREA + 140.0;
     let height = 28.0 + ROW * chart.bars.len() as f64;
-    let mut s = format!(
-        "<svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-title\">\n\
-         <title id=\"{id}-title\">{}</title>\n",
-        escape(&chart.title.both()),
-        id = chart.id
-    );
+    let mut s = svg_open(chart, width, height);
     for pct in [0.0, 0.5, 1.0] {
         let x = LABEL + AREA * pct;
         let _ = writeln!(
@@ -263,13 +257,7 @@ fn vertical(chart: &Chart) -> String {
     let width = LEFT + COL * chart.bars.len().max(1) as f64 + 10.0;
     let height = AREA + 60.0;
     let base = AREA + 20.0;
-    let mut s = format!(
-        "<svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-title\">\n\
-         <title id=\"{id}-title\">{}</title>\n",
-        escape(&chart.title.both()),
-        id = chart.id
-    );
+    let mut s = svg_open(chart, width, height);
     for pct in [0.0, 0.5, 1.0] {
         let y = base - AREA * pct;
         let _ = writeln!(
@@ -308,6 +296,17 @@ fn vertical(chart: &Chart) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The opening of a chart's `<svg>`, with its title for screen readers.
+fn svg_open(chart: &Chart, width: f64, height: f64) -> String {
+    format!(
+        "<svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-title\">\n\
+         <title id=\"{id}-title\">{}</title>\n",
+        escape(&chart.title.both()),
+        id = chart.id
+    )
 }
 
 #[cfg(test)]

@@ -148,6 +148,14 @@ fn unauthenticated_summary(channel: Channel, minute: i64, n: u64) -> AuditEntry 
     ))
 }
 
+/// The audit key: from the configured file, else the one kept in the database.
+pub async fn audit_key(store: &Store, settings: &AccessSettings) -> anyhow::Result<AuditKey> {
+    Ok(match &settings.audit_key_file {
+        Some(path) => AuditKey::from_file(path)?,
+        None => store.stored_audit_key().await?,
+    })
+}
+
 /// Profiles and certificate lists, decided and audited.
 #[derive(Clone)]
 pub struct Sharing {
@@ -168,10 +176,7 @@ impl Sharing {
         clock: Arc<dyn Clock>,
         settings: &AccessSettings,
     ) -> anyhow::Result<Sharing> {
-        let key = match &settings.audit_key_file {
-            Some(path) => AuditKey::from_file(path)?,
-            None => store.stored_audit_key().await?,
-        };
+        let key = audit_key(&store, settings).await?;
         Ok(Sharing {
             store,
             registry,
@@ -265,10 +270,10 @@ impl Sharing {
         id_number: &str,
     ) -> Result<Value, SharingError> {
         let entry = AuditEntry::by(caller, channel, "profile");
+        let entry = entry.about(Some(self.key.hash_id_number(id_number)));
         let id = match IdNumber::parse_lenient(id_number.trim()) {
             Ok((id, _)) => id,
             Err(e) => {
-                let entry = entry.about(Some(self.key.hash(&id_number.trim().to_ascii_uppercase())));
                 let refusal = Refusal::new(
                     RefusalReason::InvalidRequest,
                     format!("not a citizen ID number: {e}"),
@@ -276,7 +281,6 @@ impl Sharing {
                 return Err(self.refuse(entry, refusal).await);
             }
         };
-        let entry = entry.about(Some(self.key.hash(id.as_str())));
         if caller.province.is_none() {
             let refusal = rules::profile(caller, &rules::Relations::default(), 0)
                 .expect_err("only a province may read a profile");

@@ -230,16 +230,7 @@ async fn handle(
             RefusalReason::InvalidRequest,
             "reply_to must be amq.rabbitmq.reply-to or the asking province's yipanqi.reply.<province>",
         );
-        if let Err(e) = audit_refusal(sharing, caller.as_ref(), user.as_deref(), &refusal).await {
-            return requeue(consume, tag, &e).await;
-        }
-        // The reply_to itself is not logged: it is the asker's text, and could be anything.
-        tracing::warn!(
-            user = user.as_deref().unwrap_or("-"),
-            "query not answered: {}", refusal.detail
-        );
-        consume.basic_ack(tag, BasicAckOptions::default()).await?;
-        return Ok(());
+        return not_answered(consume, tag, sharing, caller.as_ref(), user.as_deref(), &refusal).await;
     };
     let asker = user.clone().unwrap_or_else(|| "-".to_string());
     let direct = to.starts_with(DIRECT_REPLY_TO);
@@ -252,11 +243,7 @@ async fn handle(
                 DIRECT_REPLY_PAUSE.as_secs()
             ),
         );
-        if let Err(e) = audit_refusal(sharing, caller.as_ref(), user.as_deref(), &refusal).await {
-            return requeue(consume, tag, &e).await;
-        }
-        consume.basic_ack(tag, BasicAckOptions::default()).await?;
-        return Ok(());
+        return not_answered(consume, tag, sharing, caller.as_ref(), user.as_deref(), &refusal).await;
     }
     let answer = match answer(sharing, caller.as_ref(), user.as_deref(), &delivery.data).await {
         Ok(answer) => answer,
@@ -291,6 +278,25 @@ async fn handle(
             tracing::error!(error = %e, "cannot audit an undelivered answer");
         }
     }
+    consume.basic_ack(tag, BasicAckOptions::default()).await?;
+    Ok(())
+}
+
+/// A query refused before any lookup: audited, logged (without its reply_to, which is
+/// the asker's text and could be anything) and acknowledged; back to the queue if the
+/// audit cannot be written.
+async fn not_answered(
+    consume: &Channel,
+    tag: u64,
+    sharing: &Sharing,
+    caller: Option<&Caller>,
+    user: Option<&str>,
+    refusal: &Refusal,
+) -> Result<(), ConsumerError> {
+    if let Err(e) = audit_refusal(sharing, caller, user, refusal).await {
+        return requeue(consume, tag, &e).await;
+    }
+    tracing::warn!(user = user.unwrap_or("-"), "query not answered: {}", refusal.detail);
     consume.basic_ack(tag, BasicAckOptions::default()).await?;
     Ok(())
 }

@@ -86,8 +86,24 @@ async fn import_definitions(env: &TestEnv, prefix: &str) -> anyhow::Result<Broke
         prefix: prefix.to_string(),
         passwords,
     };
-    let path = definitions.display().to_string();
-    rabbitmqctl(&["import_definitions", &path])?;
+    // Through standard input: Debian's rabbitmqctl runs as the rabbitmq user, who may not
+    // read files under the checkout (a clone in a private temporary folder, say).
+    let mut import = std::process::Command::new("rabbitmqctl")
+        .args(["import_definitions", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = import.stdin.take() {
+        use std::io::Write as _;
+        stdin.write_all(&std::fs::read(&definitions)?)?;
+    }
+    let out = import.wait_with_output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "rabbitmqctl import_definitions -: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let start = Instant::now();
     while users.connect(env, "anhui").await.is_err() {
         anyhow::ensure!(start.elapsed() < Duration::from_secs(20), "the definitions were not imported");

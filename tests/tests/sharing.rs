@@ -89,7 +89,7 @@ async fn import_definitions(env: &TestEnv, prefix: &str) -> anyhow::Result<Broke
     // Through standard input: Debian's rabbitmqctl runs as the rabbitmq user, who may not
     // read files under the checkout (a clone in a private temporary folder, say).
     let mut import = std::process::Command::new("rabbitmqctl")
-        .args(["import_definitions", "-"])
+        .arg("import_definitions")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -101,7 +101,7 @@ async fn import_definitions(env: &TestEnv, prefix: &str) -> anyhow::Result<Broke
     let out = import.wait_with_output()?;
     anyhow::ensure!(
         out.status.success(),
-        "rabbitmqctl import_definitions -: {}",
+        "rabbitmqctl import_definitions (standard input): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let start = Instant::now();
